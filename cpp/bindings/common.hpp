@@ -1,0 +1,56 @@
+// Shared helpers of the bindings: array checks and type translation. The
+// bindings check and convert; all math happens in the C++ library.
+#pragma once
+
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+
+#include "entrena/entrena.hpp"
+
+namespace py = pybind11;
+
+namespace entrena::bind {
+
+template <class T>
+using Array = py::array_t<T, py::array::c_style>;
+
+template <class T>
+const char* dtype_name() {
+  return sizeof(T) == 4 ? "float32" : "float64";
+}
+
+// Checks that a has ndim dimensions (or any if ndim < 0).
+template <class T>
+void require_ndim(const Array<T>& a, const char* name, int ndim) {
+  if (ndim >= 0 && a.ndim() != ndim)
+    throw ValueError(cat(name, ": expected a ", ndim, "-D array, got ", a.ndim(), "-D"));
+}
+
+template <class T>
+Shape shape_of(const py::array& a, int from = 0) {
+  Shape s;
+  for (py::ssize_t i = from; i < a.ndim(); ++i) s.push_back(static_cast<index_t>(a.shape(i)));
+  return s;
+}
+
+// A writable NumPy view of memory owned by `owner` (kept alive by the view).
+template <class T>
+py::array_t<T> view(T* ptr, const Shape& shape, py::handle owner) {
+  std::vector<py::ssize_t> sh(shape.begin(), shape.end()), st(shape.size());
+  py::ssize_t stride = sizeof(T);
+  for (std::size_t i = shape.size(); i-- > 0;) {
+    st[i] = stride;
+    stride *= sh[i];
+  }
+  return py::array_t<T>(sh, st, ptr, owner);
+}
+
+void bind_runtime(py::module_& m);
+void bind_kernels(py::module_& m);
+void bind_model(py::module_& m);
+
+}  // namespace entrena::bind

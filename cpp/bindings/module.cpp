@@ -1,0 +1,31 @@
+// entrena._core: the pybind11 module over the entrena C++ library.
+#include "common.hpp"
+
+using namespace entrena;
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "entrena's C++ engine";
+  m.attr("__version__") = ENTRENA_VERSION;
+
+  // entrena::Error subclasses become the matching Python exceptions.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const entrena::ValueError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const entrena::TypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const entrena::IOError& e) {
+      PyErr_SetString(PyExc_OSError, e.what());
+    } catch (const entrena::StateError& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (const entrena::Error& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    }
+  });
+
+  bind::bind_runtime(m);
+  py::module_ k = m.def_submodule("kernels", "Raw kernels, exposed for testing against the NumPy reference");
+  bind::bind_kernels(k);
+  bind::bind_model(m);
+}

@@ -1,0 +1,21 @@
+// entrena: neural-network training on the CPU. The umbrella header.
+#pragma once
+
+#include "entrena/common.hpp"
+#include "entrena/parallel.hpp"
+#include "entrena/random.hpp"
+#include "entrena/kernels/activations.hpp"
+#include "entrena/kernels/dense.hpp"
+#include "entrena/kernels/gemm.hpp"
+#include "entrena/kernels/losses.hpp"
+#include "entrena/kernels/optimizers.hpp"
+#include "entrena/nn/layer.hpp"
+#include "entrena/nn/loss.hpp"
+#include "entrena/nn/model.hpp"
+#include "entrena/nn/optimizer.hpp"
+#include "entrena/nn/trainer.hpp"
+
+namespace entrena {
+// The library version, e.g. "0.1.0".
+const char* version();
+}  // namespace entrena

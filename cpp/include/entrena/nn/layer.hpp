@@ -1,0 +1,114 @@
+// Layers: shape-based, batch-first. A layer sees activations of shape
+// (n, *sample_shape); the model owns every buffer and hands pointers in.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "entrena/common.hpp"
+#include "entrena/random.hpp"
+
+namespace entrena {
+
+using Shape = std::vector<index_t>;  // the shape of one sample (no batch dim)
+
+inline index_t shape_size(const Shape& s) {
+  index_t n = 1;
+  for (index_t d : s) n *= d;
+  return n;
+}
+
+// How a layer's parameter tensor is initialised.
+struct Initializer {
+  enum class Kind {
+    Zeros, Ones, Constant, Uniform, Normal,
+    GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal
+  };
+  Kind kind = Kind::GlorotUniform;
+  double a = 0.0;  // Constant: value; Uniform: low; Normal: mean
+  double b = 0.0;  // Uniform: high; Normal: std
+
+  static Initializer from_name(const std::string& name, double a = 0.0, double b = 0.0);
+  std::string name() const;
+  // Fills p[0..count) for a tensor with the given fan-in and fan-out.
+  template <class T>
+  void fill(T* p, index_t count, index_t fan_in, index_t fan_out, Rng& rng) const;
+};
+
+template <class T>
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  // The layer's type name, e.g. "Dense".
+  virtual std::string kind() const = 0;
+  // Called once with the per-sample input shape; returns the output shape.
+  virtual Shape build(const Shape& input_shape) = 0;
+  virtual index_t num_params() const { return 0; }
+  // Names and shapes of the parameter tensors, in buffer order.
+  virtual std::vector<std::pair<std::string, Shape>> param_shapes() const { return {}; }
+  // Views of this layer's slice of the model's flat parameter and gradient buffers.
+  virtual void bind(T* /*params*/, T* /*grads*/) {}
+  virtual void init_params(Rng& /*rng*/) {}
+
+  // x: (n, *input_shape) -> y: (n, *output_shape).
+  virtual void forward(const T* x, T* y, index_t n, bool training, Rng& rng) = 0;
+  // Given x and y of the last forward and dy = dL/dy, accumulates parameter
+  // gradients and writes dx = dL/dx (dx may be null: not needed).
+  virtual void backward(const T* x, const T* y, const T* dy, T* dx, index_t n) = 0;
+
+  const Shape& input_shape() const { return in_shape_; }
+  const Shape& output_shape() const { return out_shape_; }
+
+ protected:
+  Shape in_shape_, out_shape_;
+};
+
+// y = x·W + b for x of shape (n, in). W: (in, out), b: (out,).
+template <class T>
+class Dense : public Layer<T> {
+ public:
+  Dense(index_t units, bool use_bias = true, Initializer kernel_init = {},
+        Initializer bias_init = {Initializer::Kind::Zeros});
+  std::string kind() const override { return "Dense"; }
+  Shape build(const Shape& input_shape) override;
+  index_t num_params() const override;
+  std::vector<std::pair<std::string, Shape>> param_shapes() const override;
+  void bind(T* params, T* grads) override;
+  void init_params(Rng& rng) override;
+  void forward(const T* x, T* y, index_t n, bool training, Rng& rng) override;
+  void backward(const T* x, const T* y, const T* dy, T* dx, index_t n) override;
+
+  index_t units() const { return units_; }
+  index_t in_features() const { return in_; }
+  bool use_bias() const { return use_bias_; }
+
+ private:
+  index_t units_, in_ = 0;
+  bool use_bias_;
+  Initializer kernel_init_, bias_init_;
+  T *W_ = nullptr, *b_ = nullptr, *dW_ = nullptr, *db_ = nullptr;
+};
+
+// Element-wise activation layer.
+enum class Activation : int { ReLU = 0 };
+Activation activation_from_name(const std::string& name);
+std::string activation_name(Activation a);
+
+template <class T>
+class ActivationLayer : public Layer<T> {
+ public:
+  explicit ActivationLayer(Activation act) : act_(act) {}
+  std::string kind() const override { return "Activation"; }
+  Shape build(const Shape& input_shape) override;
+  void forward(const T* x, T* y, index_t n, bool training, Rng& rng) override;
+  void backward(const T* x, const T* y, const T* dy, T* dx, index_t n) override;
+  Activation activation() const { return act_; }
+
+ private:
+  Activation act_;
+};
+
+}  // namespace entrena
