@@ -49,8 +49,31 @@ py::array_t<T> view(T* ptr, const Shape& shape, py::handle owner) {
   return py::array_t<T>(sh, st, ptr, owner);
 }
 
+// Checks that b has the shape of a.
+template <class T>
+void check_same(const Array<T>& a, const char* an, const Array<T>& b, const char* bn) {
+  if (shape_of<T>(a) != shape_of<T>(b))
+    throw ValueError(cat(bn, ": expected shape ", shape_str(shape_of<T>(a)), " (the shape of ", an,
+                         "), got ", shape_str(shape_of<T>(b))));
+}
+
+// A new uninitialised array of a's shape.
+template <class T>
+Array<T> like(const Array<T>& a) {
+  std::vector<py::ssize_t> sh(a.shape(), a.shape() + a.ndim());
+  return Array<T>(sh);
+}
+
+// Registration functions, one per bindings file. The kernel functions go
+// into the submodule `kernels`; nn classes into the submodules f32 and f64.
 void bind_runtime(py::module_& m);
-void bind_kernels(py::module_& m);
-void bind_model(py::module_& m);
+void bind_cpu(py::module_& m);
+void bind_dense_kernels(py::module_& k);
+void bind_activation_kernels(py::module_& k);
+void bind_loss_kernels(py::module_& k);
+void bind_optimizer_kernels(py::module_& k);
+void bind_model(py::module_& f32, py::module_& f64);  // Sequential, Loss and Optimizer bases, train_epoch...
+void bind_losses(py::module_& f32, py::module_& f64);
+void bind_optimizers(py::module_& f32, py::module_& f64);
 
 }  // namespace entrena::bind

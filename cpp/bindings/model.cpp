@@ -124,7 +124,6 @@ void bind_typed(py::module_& m) {
         self.backward(pred.data(), target.data(), g.mutable_data(), n, w, tw);
         return g;
       }, py::arg("output"), py::arg("target"));
-  py::class_<SoftmaxCrossEntropy<T>, Loss<T>>(m, "SoftmaxCrossEntropy").def(py::init<>());
 
   py::class_<Optimizer<T>>(m, "Optimizer")
       .def_property_readonly("name", &Optimizer<T>::name)
@@ -135,8 +134,6 @@ void bind_typed(py::module_& m) {
         py::gil_scoped_release nogil;
         self.step(model.params(), model.grads(), model.num_params());
       }, py::arg("model"));
-  py::class_<SGD<T>, Optimizer<T>>(m, "SGD")
-      .def(py::init<double, double>(), py::arg("lr") = 0.01, py::arg("weight_decay") = 0.0);
 
   m.def("train_epoch",
         [](Model& model, Loss<T>& loss, Optimizer<T>& opt, const Array<T>& X, const Array<T>& Y,
@@ -200,9 +197,7 @@ void bind_typed(py::module_& m) {
 
 }  // namespace
 
-void bind_model(py::module_& m) {
-  py::module_ f32 = m.def_submodule("f32", "float32 models, losses and optimizers");
-  py::module_ f64 = m.def_submodule("f64", "float64 models, losses and optimizers");
+void bind_model(py::module_& f32, py::module_& f64) {
   bind_typed<float>(f32);
   bind_typed<double>(f64);
 }

@@ -25,7 +25,15 @@ PYBIND11_MODULE(_core, m) {
   });
 
   bind::bind_runtime(m);
+  bind::bind_cpu(m);
   py::module_ k = m.def_submodule("kernels", "Raw kernels, exposed for testing against the NumPy reference");
-  bind::bind_kernels(k);
-  bind::bind_model(m);
+  bind::bind_dense_kernels(k);
+  bind::bind_activation_kernels(k);
+  bind::bind_loss_kernels(k);
+  bind::bind_optimizer_kernels(k);
+  py::module_ f32 = m.def_submodule("f32", "float32 models, losses and optimizers");
+  py::module_ f64 = m.def_submodule("f64", "float64 models, losses and optimizers");
+  bind::bind_model(f32, f64);
+  bind::bind_losses(f32, f64);
+  bind::bind_optimizers(f32, f64);
 }

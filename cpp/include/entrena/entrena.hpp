@@ -9,6 +9,7 @@
 #include "entrena/kernels/gemm.hpp"
 #include "entrena/kernels/losses.hpp"
 #include "entrena/kernels/optimizers.hpp"
+#include "entrena/nn/activation.hpp"
 #include "entrena/nn/layer.hpp"
 #include "entrena/nn/loss.hpp"
 #include "entrena/nn/model.hpp"

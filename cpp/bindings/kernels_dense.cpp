@@ -1,35 +1,9 @@
-// Kernels one by one, for tests against the NumPy reference. Each function
-// takes C-contiguous arrays of one dtype (float32 or float64) and returns
-// new arrays; shapes are checked here.
+// GEMM and dense-layer kernels, exposed for tests and benchmarks.
 #include "common.hpp"
 
 namespace entrena::bind {
 
 namespace {
-
-template <class T>
-void check_same(const Array<T>& a, const char* an, const Array<T>& b, const char* bn) {
-  if (shape_of<T>(a) != shape_of<T>(b))
-    throw ValueError(cat(bn, ": expected shape ", shape_str(shape_of<T>(a)), " (the shape of ", an,
-                         "), got ", shape_str(shape_of<T>(b))));
-}
-
-template <class T>
-Array<T> like(const Array<T>& a) {
-  std::vector<py::ssize_t> sh(a.shape(), a.shape() + a.ndim());
-  return Array<T>(sh);
-}
-
-template <class T>
-void check_labels(const Array<T>& labels, index_t n, index_t c) {
-  require_ndim(labels, "labels", 1);
-  if (labels.shape(0) != n)
-    throw ValueError(cat("labels: expected ", n, " labels, got ", labels.shape(0)));
-  const T* l = labels.data();
-  for (index_t i = 0; i < n; ++i)
-    if (!(l[i] >= 0 && l[i] < c && l[i] == static_cast<T>(static_cast<index_t>(l[i]))))
-      throw ValueError(cat("labels: expected class indices in [0, ", c, "), got ", l[i], " at ", i));
-}
 
 template <class T>
 void bind_typed(py::module_& m) {
@@ -89,50 +63,13 @@ void bind_typed(py::module_& m) {
     return py::make_tuple(dx, dW, db);
   }, py::arg("x"), py::arg("W"), py::arg("dy"), "Returns (dx, dW, db).");
 
-  m.def("relu_forward", [](const Array<T>& x) {
-    Array<T> y = like(x);
-    relu_forward<T>(x.data(), y.mutable_data(), x.size());
-    return y;
-  }, py::arg("x"));
-  m.def("relu_backward", [](const Array<T>& x, const Array<T>& dy) {
-    check_same(x, "x", dy, "dy");
-    Array<T> dx = like(x);
-    relu_backward<T>(x.data(), dy.data(), dx.mutable_data(), x.size());
-    return dx;
-  }, py::arg("x"), py::arg("dy"));
-  m.def("softmax_forward", [](const Array<T>& x) {
-    require_ndim(x, "x", 2);
-    Array<T> y = like(x);
-    softmax_forward<T>(x.data(), y.mutable_data(), x.shape(0), x.shape(1));
-    return y;
-  }, py::arg("x"));
-
-  m.def("softmax_cross_entropy_forward", [](const Array<T>& logits, const Array<T>& labels) {
-    require_ndim(logits, "logits", 2);
-    check_labels(labels, logits.shape(0), logits.shape(1));
-    return softmax_cross_entropy_forward<T>(logits.data(), labels.data(), logits.shape(0), logits.shape(1));
-  }, py::arg("logits"), py::arg("labels"));
-  m.def("softmax_cross_entropy_backward", [](const Array<T>& logits, const Array<T>& labels) {
-    require_ndim(logits, "logits", 2);
-    check_labels(labels, logits.shape(0), logits.shape(1));
-    Array<T> g = like(logits);
-    softmax_cross_entropy_backward<T>(logits.data(), labels.data(), g.mutable_data(), logits.shape(0),
-                                      logits.shape(1), T(1) / static_cast<T>(logits.shape(0)));
-    return g;
-  }, py::arg("logits"), py::arg("labels"), "Gradient of the mean loss with respect to the logits.");
-
-  m.def("sgd_step", [](Array<T> p, const Array<T>& grad, T lr, T weight_decay) {
-    check_same(p, "p", grad, "grad");
-    sgd_step<T>(p.mutable_data(), grad.data(), p.size(), lr, weight_decay);
-  }, py::arg("p").noconvert(), py::arg("grad").noconvert(), py::arg("lr"), py::arg("weight_decay") = T(0),
-     "Updates p in place.");
 }
 
 }  // namespace
 
-void bind_kernels(py::module_& m) {
-  bind_typed<float>(m);
-  bind_typed<double>(m);
+void bind_dense_kernels(py::module_& k) {
+  bind_typed<float>(k);
+  bind_typed<double>(k);
 }
 
 }  // namespace entrena::bind

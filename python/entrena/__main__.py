@@ -1,0 +1,53 @@
+"""``python -m entrena``: train a digits classifier on the built-in data set
+and report its test accuracy (the main job). Subcommands come with
+``python -m entrena --help``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+
+def demo(args) -> int:
+    import entrena
+    from entrena.datasets import load_digits
+
+    if args.threads:
+        entrena.set_num_threads(args.threads)
+    X, y = load_digits()
+    X = X / 16.0
+    rng = np.random.default_rng(args.seed)
+    order = rng.permutation(len(X))
+    n_test = len(X) // 5
+    test, train = order[:n_test], order[n_test:]
+    model = entrena.Sequential([
+        entrena.Dense(128, activation="relu"),
+        entrena.Dense(64, activation="relu"),
+        entrena.Dense(10),
+    ], seed=args.seed)
+    model.compile(loss="categorical_crossentropy", optimizer=entrena.SGD(lr=args.lr),
+                  metrics=["accuracy"])
+    print(f"entrena {entrena.__version__}: digits, {len(train)} training and {len(test)} test "
+          f"images, MLP 64-128-64-10, {entrena.get_num_threads()} thread(s)")
+    model.fit(X[train], y[train], epochs=args.epochs, batch_size=args.batch_size,
+              verbose=2 if args.quiet_bar else 1, seed=args.seed)
+    acc = entrena.metrics.accuracy(y[test], model.predict(X[test]))
+    print(f"test accuracy: {acc:.4f}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="entrena", description=__doc__)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="kernel threads (default: all cores)")
+    parser.add_argument("--quiet-bar", action="store_true", help="no progress bar, epoch lines only")
+    args = parser.parse_args(argv)
+    return demo(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Input checks at the Python boundary. Every error names the argument, what
+was expected and what was given."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import _core
+
+_DTYPES = {np.dtype(np.float32): _core.f32, np.dtype(np.float64): _core.f64}
+
+
+def resolve_dtype(dtype) -> np.dtype:
+    """float32 or float64 as a NumPy dtype; anything else is a TypeError."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in _DTYPES:
+        raise TypeError(f"dtype: expected float32 or float64, got {dtype!r}")
+    return dt
+
+
+def core_module(dtype):
+    """The _core submodule (f32 or f64) holding the classes for dtype."""
+    return _DTYPES[resolve_dtype(dtype)]
+
+
+def as_float_array(a, name: str, dtype, *, min_ndim: int = 1, max_ndim: int | None = None,
+                   finite: bool = True) -> np.ndarray:
+    """a as a C-contiguous array of dtype (converted once, here).
+
+    Raises TypeError for non-numeric data and ValueError for wrong
+    dimensions, empty arrays or (with finite=True) NaN/inf values.
+    """
+    if a is None:
+        raise TypeError(f"{name}: expected an array, got None")
+    arr = np.asarray(a)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name}: expected numeric data, got an array of dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name}: expected real numbers, got dtype {arr.dtype}")
+    if arr.ndim < min_ndim or (max_ndim is not None and arr.ndim > max_ndim):
+        want = f"{min_ndim}-D" if max_ndim == min_ndim else (
+            f"at least {min_ndim}-D" if max_ndim is None else f"{min_ndim}-D to {max_ndim}-D")
+        raise ValueError(f"{name}: expected a {want} array, got shape {arr.shape}")
+    if arr.size == 0 and arr.ndim >= 1 and arr.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one sample, got shape {arr.shape}")
+    out = np.ascontiguousarray(arr, dtype=dtype)
+    if finite and not np.isfinite(out).all():
+        bad = int(np.size(out) - np.count_nonzero(np.isfinite(out)))
+        raise ValueError(f"{name}: expected finite values, got {bad} NaN or infinite value(s)")
+    return out
+
+
+def check_int(value, name: str, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
+    return value
+
+
+def check_float(value, name: str, *, minimum: float | None = None, maximum: float | None = None,
+                open_min: bool = False, open_max: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name}: expected a finite number, got {value}")
+    if minimum is not None and (value < minimum or (open_min and value == minimum)):
+        raise ValueError(f"{name}: expected a number {'>' if open_min else '>='} {minimum}, got {value}")
+    if maximum is not None and (value > maximum or (open_max and value == maximum)):
+        raise ValueError(f"{name}: expected a number {'<' if open_max else '<='} {maximum}, got {value}")
+    return value
+
+
+def same_length(X: np.ndarray, y: np.ndarray, xname: str = "X", yname: str = "y") -> None:
+    if len(X) != len(y):
+        raise ValueError(f"{yname}: expected {len(X)} rows (one per sample of {xname}), got {len(y)}")

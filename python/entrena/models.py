@@ -1,0 +1,365 @@
+"""Sequential models: Keras-style compile/fit/evaluate/predict and a
+PyTorch-style step API. Parameters, gradients and optimizer state live in
+the C++ engine; Python sees parameters as writable NumPy views."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from . import _checks
+from . import losses as _losses
+from . import optimizers as _optimizers
+from .history import History
+
+
+class Output(np.ndarray):
+    """The result of ``model(x)``: an ndarray that remembers its model, so
+    that ``loss_fn(out, y); loss_fn.backward()`` reaches the model."""
+
+    model = None
+
+    def __array_finalize__(self, obj):
+        # Derived arrays (slices, arithmetic) are plain results, not model outputs.
+        self.model = None
+
+
+class Parameters(list):
+    """``model.parameters()``: the parameter views, plus the model they belong to."""
+
+    def __init__(self, items, model):
+        super().__init__(items)
+        self.model = model
+
+
+class Sequential:
+    """A stack of layers, applied in order.
+
+    >>> model = Sequential([Dense(64, activation="relu"), Dense(10)], seed=0)
+    >>> model.compile(loss="categorical_crossentropy", optimizer=SGD(lr=0.1))
+    >>> history = model.fit(X, y, epochs=10, batch_size=32)
+    """
+
+    def __init__(self, layers=None, *, dtype="float32", seed: int | None = None,
+                 name: str | None = None):
+        self.dtype = _checks.resolve_dtype(dtype)
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (2**63))
+        self.seed = _checks.check_int(seed, "seed", minimum=0)
+        self.name = name or "sequential"
+        self.layers = []
+        self._core = None
+        self._training = True
+        self.loss = None
+        self.optimizer = None
+        self.metrics = []
+        self.stop_training = False
+        self.history = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # ------------------------------------------------------------- building
+    def add(self, layer) -> None:
+        from .layers import Layer
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layer: expected an entrena layer, got {type(layer).__name__}")
+        if self._core is not None:
+            raise RuntimeError("add: the model is already built; add layers before the first fit or call")
+        if layer._model is not None:
+            raise ValueError(f"layer: {layer!r} already belongs to a model")
+        layer._model = self
+        self.layers.append(layer)
+
+    @property
+    def built(self) -> bool:
+        return self._core is not None
+
+    def build(self, input_shape) -> None:
+        """Creates the engine for per-sample inputs of ``input_shape`` (an int
+        or a tuple, without the batch dimension) and initialises parameters."""
+        if self._core is not None:
+            raise RuntimeError("build: the model is already built")
+        if not self.layers:
+            raise ValueError("build: the model has no layers; add some first")
+        if isinstance(input_shape, (int, np.integer)):
+            input_shape = (int(input_shape),)
+        input_shape = tuple(_checks.check_int(d, "input_shape", minimum=1) for d in input_shape)
+        core = _checks.core_module(self.dtype).Sequential(self.seed)
+        first = 0
+        for layer in self.layers:
+            count = layer._add_to(core)
+            layer._core_range = (first, count)
+            first += count
+        core.build(list(input_shape))
+        self._core = core
+
+    def _ensure_built(self, X: np.ndarray) -> None:
+        if self._core is None:
+            first = self.layers[0] if self.layers else None
+            if first is not None and first.input_dim is not None and X.shape[1:] != (first.input_dim,):
+                raise ValueError(f"X: expected shape (n, {first.input_dim}) (input_dim of the first "
+                                 f"layer), got {X.shape}")
+            self.build(X.shape[1:])
+
+    def _require_core(self, what: str):
+        if self._core is None:
+            raise RuntimeError(f"{what}: the model is not built yet; call fit, build or the model first")
+        return self._core
+
+    @property
+    def input_shape(self):
+        return tuple(self._require_core("input_shape").input_shape)
+
+    @property
+    def output_shape(self):
+        return tuple(self._require_core("output_shape").output_shape)
+
+    # ------------------------------------------------------------ parameters
+    def parameters(self) -> Parameters:
+        """Writable NumPy views of every parameter tensor (no copy), in order."""
+        core = self._require_core("parameters")
+        return Parameters([p for _, p, _ in self._named()], self)
+
+    def named_parameters(self):
+        """[(name, view)] with names like 'dense_0.W'."""
+        return [(n, p) for n, p, _ in self._named()]
+
+    def gradients(self):
+        """[(name, view)] of the gradient tensors, in the order of parameters()."""
+        return [(n, g) for n, _, g in self._named()]
+
+    def _named(self):
+        core = self._require_core("parameters")
+        out = []
+        for li, layer in enumerate(self.layers):
+            first, count = layer._core_range
+            lname = layer.name or f"{type(layer).__name__.lower()}_{li}"
+            for ci in range(first, first + count):
+                for pname, p, g in core.layer_params(ci):
+                    out.append((f"{lname}.{pname}", p, g))
+        return out
+
+    def count_params(self) -> int:
+        return int(self._require_core("count_params").num_params)
+
+    # --------------------------------------------------------- Keras style
+    def compile(self, loss="categorical_crossentropy", optimizer="sgd", metrics=None) -> None:
+        """Chooses the loss, the optimizer and the metrics reported by fit/evaluate."""
+        from . import metrics as _metrics
+        self.loss = _losses.get(loss)
+        self.optimizer = _optimizers.get(optimizer)
+        if self.optimizer._model is not None and self.optimizer._model is not self:
+            raise ValueError("optimizer: it is bound to another model's parameters")
+        self.optimizer._model = self
+        self.metrics = [_metrics.get(m) for m in (metrics or [])]
+
+    def _require_compiled(self, what):
+        if self.loss is None or self.optimizer is None:
+            raise RuntimeError(f"{what}: call compile(loss=..., optimizer=...) first")
+
+    def _inputs(self, X, name="X"):
+        X = _checks.as_float_array(X, name, self.dtype, min_ndim=2)
+        self._ensure_built(X)
+        return X
+
+    def _targets(self, y, n, name="y"):
+        if y is None:
+            raise TypeError(f"{name}: expected an array of targets, got None")
+        t = self.loss.prepare_targets(y, int(np.prod(self.output_shape)), self.dtype)
+        if len(t) != n:
+            raise ValueError(f"{name}: expected {n} rows (one per sample of X), got {len(t)}")
+        return t
+
+    def fit(self, X, y, epochs: int = 1, batch_size: int = 32, *, shuffle: bool = True,
+            drop_last: bool = False, validation_data=None, validation_split: float = 0.0,
+            callbacks=None, verbose: int = 1, seed: int | None = None,
+            initial_epoch: int = 0) -> History:
+        """Trains for ``epochs`` passes over (X, y) in mini-batches.
+
+        batch_size = len(X) is batch gradient descent, 1 is stochastic
+        gradient descent. Each epoch runs in C++; returns a History.
+        """
+        self._require_compiled("fit")
+        epochs = _checks.check_int(epochs, "epochs", minimum=0)
+        batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
+        verbose = _checks.check_int(verbose, "verbose", minimum=0)
+        X = self._inputs(X)
+        Y = self._targets(y, len(X))
+        if validation_data is not None and validation_split:
+            raise ValueError("validation_split: give validation_data or validation_split, not both")
+        if validation_split:
+            frac = _checks.check_float(validation_split, "validation_split", minimum=0.0,
+                                       maximum=1.0, open_min=True, open_max=True)
+            n_val = int(math.floor(len(X) * frac))
+            if n_val < 1 or n_val >= len(X):
+                raise ValueError(f"validation_split: {frac} of {len(X)} samples leaves no "
+                                 "training or no validation sample")
+            # Like Keras: the last fraction of the data, before any shuffling.
+            X, Xv, Y, Yv = X[:-n_val], X[-n_val:], Y[:-n_val], Y[-n_val:]
+            validation_data = (Xv, Yv)
+            val_prepared = True
+        else:
+            val_prepared = False
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("validation_data: expected a tuple (X_val, y_val)")
+            Xv = _checks.as_float_array(validation_data[0], "validation_data X", self.dtype, min_ndim=2)
+            Yv = validation_data[1] if val_prepared else self._targets(validation_data[1], len(Xv),
+                                                                       "validation_data y")
+            validation_data = (Xv, Yv)
+        if seed is not None:
+            self._core.seed(_checks.check_int(seed, "seed", minimum=0))
+        if drop_last and batch_size > len(X):
+            raise ValueError(f"batch_size: {batch_size} is larger than the {len(X)} training samples "
+                             "and drop_last=True leaves no batch")
+
+        from .callbacks import CallbackList
+        history = History()
+        cbs = CallbackList(callbacks, model=self, history=history, verbose=verbose,
+                           epochs=epochs, steps=self.steps_per_epoch(len(X), batch_size, drop_last))
+        core_mod = _checks.core_module(self.dtype)
+        loss_core = self.loss.core(self.dtype)
+        opt_core = self.optimizer.core(self.dtype)
+        self.stop_training = False
+        self.train()
+        cbs.on_train_begin()
+        for epoch in range(initial_epoch, initial_epoch + epochs):
+            cbs.on_epoch_begin(epoch)
+            t0 = time.perf_counter()
+            progress, every = cbs.progress_hook()
+            lr = self.optimizer.lr
+            stats = core_mod.train_epoch(self._core, loss_core, opt_core, X, Y, batch_size,
+                                         shuffle, drop_last, progress, every)
+            logs = {"loss": stats["loss"]}
+            if not math.isfinite(stats["loss"]):
+                logs["nan"] = True
+            if self.metrics:
+                logs.update(self._metric_logs(X, Y, prefix=""))
+            if validation_data is not None:
+                vl = self._evaluate_prepared(*validation_data)
+                logs.update({f"val_{k}": v for k, v in vl.items()})
+            logs["lr"] = lr
+            logs["seconds"] = time.perf_counter() - t0
+            logs["iterations"] = stats["iterations"]
+            history._record(epoch, logs)
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end()
+        self.history = history
+        return history
+
+    @staticmethod
+    def steps_per_epoch(n: int, batch_size: int, drop_last: bool = False) -> int:
+        """Iterations per epoch: ceil(n / batch_size), or floor with drop_last."""
+        return n // batch_size if drop_last else -(-n // batch_size)
+
+    def _metric_logs(self, X, Y, prefix):
+        out = self._predict_raw(X)
+        return {prefix + m.name: float(m(Y, self._to_probabilities(out))) for m in self.metrics}
+
+    def _evaluate_prepared(self, X, Y):
+        self._ensure_built(X)
+        core_mod = _checks.core_module(self.dtype)
+        self.eval()
+        try:
+            loss, out = core_mod.evaluate(self._core, self.loss.core(self.dtype), X, Y, 1024)
+        finally:
+            self.train()
+        logs = {"loss": float(loss)}
+        probs = self._to_probabilities(out)
+        for m in self.metrics:
+            logs[m.name] = float(m(Y, probs))
+        return logs
+
+    def evaluate(self, X, y, batch_size: int = 1024, *, return_dict: bool = True):
+        """Loss and metrics on (X, y) in inference mode."""
+        self._require_compiled("evaluate")
+        X = self._inputs(X)
+        Y = self._targets(y, len(X))
+        _checks.check_int(batch_size, "batch_size", minimum=1)
+        logs = self._evaluate_prepared(X, Y)
+        return logs if return_dict else [logs["loss"]] + [logs[m.name] for m in self.metrics]
+
+    def _predict_raw(self, X, batch_size=1024):
+        return _checks.core_module(self.dtype).predict(self._core, X, batch_size)
+
+    def predict(self, X, batch_size: int = 1024) -> np.ndarray:
+        """The model's raw outputs (logits for a cross-entropy-from-logits model)."""
+        X = self._inputs(X)
+        batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
+        return self._predict_raw(X, batch_size)
+
+    def _to_probabilities(self, out):
+        kind = getattr(self.loss, "output_kind", None)
+        if kind == "logits":
+            if out.ndim == 2 and out.shape[1] > 1:
+                z = out - out.max(axis=1, keepdims=True)
+                e = np.exp(z)
+                return e / e.sum(axis=1, keepdims=True)
+            return 1.0 / (1.0 + np.exp(-out))
+        return out
+
+    def predict_proba(self, X, batch_size: int = 1024) -> np.ndarray:
+        """Class probabilities (softmax or sigmoid of logits where the loss works on logits)."""
+        if self.loss is None:
+            raise RuntimeError("predict_proba: compile the model first (the loss tells what the outputs are)")
+        return self._to_probabilities(self.predict(X, batch_size))
+
+    def predict_classes(self, X, batch_size: int = 1024) -> np.ndarray:
+        p = self.predict_proba(X, batch_size)
+        if p.ndim == 2 and p.shape[1] > 1:
+            return p.argmax(axis=1)
+        return (p.reshape(len(p)) > 0.5).astype(np.int64)
+
+    # ------------------------------------------------------- PyTorch style
+    def __call__(self, x) -> Output:
+        """Forward pass on a batch (training mode unless eval() was called)."""
+        x = self._inputs(x, "x")
+        out = self._core.forward(x, self._training).view(Output)
+        out.model = self
+        return out
+
+    def backward(self, grad) -> None:
+        """Backpropagates dL/d(output) of the last call; gradients accumulate."""
+        core = self._require_core("backward")
+        g = _checks.as_float_array(grad, "grad", self.dtype, min_ndim=1)
+        core.backward(g)
+
+    def zero_grad(self) -> None:
+        self._require_core("zero_grad").zero_grad()
+
+    def train(self, mode: bool = True):
+        self._training = bool(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    @property
+    def training(self) -> bool:
+        return self._training
+
+    # ------------------------------------------------------------- display
+    def summary(self, print_fn=print) -> str:
+        core = self._require_core("summary")
+        rows = []
+        for li, layer in enumerate(self.layers):
+            first, count = layer._core_range
+            shape = tuple(core.layer_output_shape(first + count - 1))
+            n = sum(p.size for ci in range(first, first + count) for _, p, _ in core.layer_params(ci))
+            rows.append((layer.name or f"{type(layer).__name__.lower()}_{li}",
+                         type(layer).__name__, "(None, " + ", ".join(map(str, shape)) + ")", n))
+        w = [max(len(r[i]) for r in rows + [("Layer", "Type", "Output shape")]) for i in range(3)]
+        lines = [f"Model: {self.name} ({self.dtype})",
+                 f"{'Layer':<{w[0]}}  {'Type':<{w[1]}}  {'Output shape':<{w[2]}}  Params"]
+        lines += [f"{a:<{w[0]}}  {b:<{w[1]}}  {c:<{w[2]}}  {d:,}" for a, b, c, d in rows]
+        lines.append(f"Total params: {self.count_params():,}")
+        text = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    def __repr__(self):
+        return f"Sequential([{', '.join(map(repr, self.layers))}], dtype={self.dtype.name})"
