@@ -2,6 +2,7 @@
 #pragma once
 
 #include "entrena/common.hpp"
+#include "entrena/cpu.hpp"
 #include "entrena/parallel.hpp"
 #include "entrena/random.hpp"
 #include "entrena/kernels/activations.hpp"

@@ -1,0 +1,26 @@
+// CPU features and the kernel variant (ISA path) in use. Kernels with
+// ISA-specific variants (files named *_avx512.cpp, *_avx2.cpp,
+// *_generic.cpp) ask active_isa() which one to run.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace entrena {
+
+enum class Isa : int { Generic = 0, AVX2 = 1, AVX512 = 2 };
+
+// The best variant this CPU (and this build) supports.
+Isa best_supported_isa();
+bool isa_supported(Isa isa);
+// The variant kernels use: the best supported one, unless the environment
+// variable ENTRENA_ISA (generic | avx2 | avx512) asked for a lower one when
+// the library was first used, or set_isa() chose one since.
+Isa active_isa();
+// Throws ValueError if this CPU does not support isa.
+void set_isa(Isa isa);
+const char* isa_name(Isa isa);
+// Throws ValueError for an unknown name.
+Isa isa_from_name(const std::string& name);
+
+}  // namespace entrena

@@ -1,0 +1,8 @@
+"""The NumPy reference: a plain, readable twin of every C++ kernel of
+entrena, computed in float64. Tests compare the engine against it; it is
+also a small teaching implementation of how training works.
+
+Submodules: ``gemm`` (GEMM and dense layer), ``activations``, ``losses``,
+``optimizers``.
+"""
+from . import activations, gemm, losses, optimizers  # noqa: F401

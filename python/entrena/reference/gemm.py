@@ -1,0 +1,23 @@
+"""GEMM and the dense layer in NumPy."""
+import numpy as np
+
+
+def gemm(A, B, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, C=None):
+    """alpha * op(A) @ op(B) + beta * C."""
+    a = A.T if trans_a else A
+    b = B.T if trans_b else B
+    out = alpha * (a @ b)
+    if beta != 0.0:
+        out = out + beta * C
+    return out
+
+
+def dense_forward(x, W, b=None):
+    """x: (n, in), W: (in, out), b: (out,) -> y = x·W + b: (n, out)."""
+    y = x @ W
+    return y if b is None else y + b
+
+
+def dense_backward(x, W, dy):
+    """Returns (dx, dW, db) = (dy·Wᵀ, xᵀ·dy, column sums of dy)."""
+    return dy @ W.T, x.T @ dy, dy.sum(axis=0)
