@@ -43,13 +43,16 @@ void bind_typed(py::module_& m) {
       .def(py::init<std::uint64_t>(), py::arg("seed") = 0)
       .def("add_dense",
            [](Model& self, index_t units, bool use_bias, const std::string& kinit, double ka,
-              double kb, const std::string& binit, double ba, double bb) {
+              double kb, const std::string& binit, double ba, double bb,
+              std::optional<std::string> activation) {
+             std::unique_ptr<ActivationLayer<T>> act;
+             if (activation) act = std::make_unique<ActivationLayer<T>>(activation_from_name(*activation));
              self.add(std::make_unique<Dense<T>>(units, use_bias, Initializer::from_name(kinit, ka, kb),
-                                                 Initializer::from_name(binit, ba, bb)));
+                                                 Initializer::from_name(binit, ba, bb), std::move(act)));
            },
            py::arg("units"), py::arg("use_bias") = true, py::arg("kernel_init") = "glorot_uniform",
            py::arg("kernel_a") = 0.0, py::arg("kernel_b") = 0.0, py::arg("bias_init") = "zeros",
-           py::arg("bias_a") = 0.0, py::arg("bias_b") = 0.0)
+           py::arg("bias_a") = 0.0, py::arg("bias_b") = 0.0, py::arg("activation") = py::none())
       .def("add_activation",
            [](Model& self, const std::string& name) {
              self.add(std::make_unique<ActivationLayer<T>>(activation_from_name(name)));

@@ -92,11 +92,8 @@ class Dense(Layer):
     def _add_to(self, core_model) -> int:
         k, ka, kb = self._kinit
         b, ba, bb = self._binit
-        core_model.add_dense(self.units, self.use_bias, k, ka, kb, b, ba, bb)
-        if self.activation is None:
-            return 1
-        core_model.add_activation(self.activation)
-        return 2
+        core_model.add_dense(self.units, self.use_bias, k, ka, kb, b, ba, bb, self.activation)
+        return 1
 
     def get_config(self):
         cfg = {"units": self.units, "activation": self.activation, "use_bias": self.use_bias,

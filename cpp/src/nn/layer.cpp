@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "entrena/kernels/dense.hpp"
+#include "entrena/nn/activation.hpp"
 
 namespace entrena {
 
@@ -74,10 +75,18 @@ template void Initializer::fill<double>(double*, index_t, index_t, index_t, Rng&
 
 // ------------------------------------------------------------------- Dense
 template <class T>
-Dense<T>::Dense(index_t units, bool use_bias, Initializer kernel_init, Initializer bias_init)
-    : units_(units), use_bias_(use_bias), kernel_init_(kernel_init), bias_init_(bias_init) {
+Dense<T>::Dense(index_t units, bool use_bias, Initializer kernel_init, Initializer bias_init,
+                std::unique_ptr<ActivationLayer<T>> activation)
+    : units_(units),
+      use_bias_(use_bias),
+      kernel_init_(kernel_init),
+      bias_init_(bias_init),
+      act_(std::move(activation)) {
   if (units < 1) throw ValueError(cat("Dense: units must be >= 1, got ", units));
 }
+
+template <class T>
+Dense<T>::~Dense() = default;
 
 template <class T>
 Shape Dense<T>::build(const Shape& input_shape) {
@@ -87,6 +96,7 @@ Shape Dense<T>::build(const Shape& input_shape) {
   in_ = input_shape[0];
   this->in_shape_ = input_shape;
   this->out_shape_ = {units_};
+  if (act_) act_->build(this->out_shape_);
   return this->out_shape_;
 }
 
@@ -117,13 +127,25 @@ void Dense<T>::init_params(Rng& rng) {
 }
 
 template <class T>
-void Dense<T>::forward(const T* x, T* y, index_t n, bool, Rng&) {
-  dense_forward(x, W_, b_, y, n, in_, units_);
+void Dense<T>::forward(const T* x, T* y, index_t n, bool training, Rng& rng) {
+  if (!act_) {
+    dense_forward(x, W_, b_, y, n, in_, units_);
+    return;
+  }
+  z_.reserve_at_least(n * units_);
+  dense_forward(x, W_, b_, z_.data(), n, in_, units_);
+  act_->forward(z_.data(), y, n, training, rng);
 }
 
 template <class T>
-void Dense<T>::backward(const T* x, const T*, const T* dy, T* dx, index_t n) {
-  dense_backward(x, W_, dy, dW_, db_, dx, n, in_, units_);
+void Dense<T>::backward(const T* x, const T* y, const T* dy, T* dx, index_t n) {
+  if (!act_) {
+    dense_backward(x, W_, dy, dW_, db_, dx, n, in_, units_);
+    return;
+  }
+  dz_.reserve_at_least(n * units_);
+  act_->backward(z_.data(), y, dy, dz_.data(), n);
+  dense_backward(x, W_, dz_.data(), dW_, db_, dx, n, in_, units_);
 }
 
 template class Dense<float>;

@@ -66,12 +66,18 @@ class Layer {
   Shape in_shape_, out_shape_;
 };
 
-// y = x·W + b for x of shape (n, in). W: (in, out), b: (out,).
+template <class T>
+class ActivationLayer;
+
+// y = act(x·W + b) for x of shape (n, in). W: (in, out), b: (out,). The
+// activation is optional (null: y = x·W + b).
 template <class T>
 class Dense : public Layer<T> {
  public:
   Dense(index_t units, bool use_bias = true, Initializer kernel_init = {},
-        Initializer bias_init = {Initializer::Kind::Zeros});
+        Initializer bias_init = {Initializer::Kind::Zeros},
+        std::unique_ptr<ActivationLayer<T>> activation = nullptr);
+  ~Dense() override;
   std::string kind() const override { return "Dense"; }
   Shape build(const Shape& input_shape) override;
   index_t num_params() const override;
@@ -84,11 +90,17 @@ class Dense : public Layer<T> {
   index_t units() const { return units_; }
   index_t in_features() const { return in_; }
   bool use_bias() const { return use_bias_; }
+  const Initializer& kernel_init() const { return kernel_init_; }
+  const Initializer& bias_init() const { return bias_init_; }
+  // The fused activation, or null.
+  const ActivationLayer<T>* activation() const { return act_.get(); }
 
  private:
   index_t units_, in_ = 0;
   bool use_bias_;
   Initializer kernel_init_, bias_init_;
+  std::unique_ptr<ActivationLayer<T>> act_;
+  AlignedBuffer<T> z_, dz_;  // pre-activation and its gradient (only with an activation)
   T *W_ = nullptr, *b_ = nullptr, *dW_ = nullptr, *db_ = nullptr;
 };
 
