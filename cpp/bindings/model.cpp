@@ -12,9 +12,11 @@ index_t check_inputs(Sequential<T>& model, const Array<T>& X, const char* name) 
   if (!model.built()) throw StateError("the model is not built yet");
   const Shape want = model.input_shape();
   const Shape got = shape_of<T>(X, 1);
-  if (X.ndim() < 1 || got != want)
-    throw ValueError(cat(name, ": expected shape (n, ", shape_str(want).substr(1), ", got ",
-                         shape_str(shape_of<T>(X))));
+  if (X.ndim() < 1 || got != want) {
+    std::string expected = "(n";
+    for (index_t d : want) expected += cat(", ", d);
+    throw ValueError(cat(name, ": expected shape ", expected, "), got ", shape_str(shape_of<T>(X))));
+  }
   return X.ndim() ? static_cast<index_t>(X.shape(0)) : 0;
 }
 

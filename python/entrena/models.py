@@ -205,6 +205,9 @@ class Sequential:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data: expected a tuple (X_val, y_val)")
             Xv = _checks.as_float_array(validation_data[0], "validation_data X", self.dtype, min_ndim=2)
+            if Xv.shape[1:] != self.input_shape:
+                raise ValueError(f"validation_data X: expected shape (n, "
+                                 f"{', '.join(map(str, self.input_shape))}), got {Xv.shape}")
             Yv = validation_data[1] if val_prepared else self._targets(validation_data[1], len(Xv),
                                                                        "validation_data y")
             validation_data = (Xv, Yv)
