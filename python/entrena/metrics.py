@@ -1,26 +1,245 @@
-"""Metrics over targets and predictions (NumPy, vectorised)."""
+"""Metrics over targets and predictions (NumPy, vectorised).
+
+Every metric is a function ``metric(y_true, y_pred) -> float``. ``compile``
+takes them by name (``metrics=["accuracy", "f1"]``) or as callables; during
+``fit``/``evaluate`` they receive the targets as the loss prepared them
+(class indices as floats of shape (n,), or (n, width) values) and the
+model's probabilities (n, classes) / (n, 1), or its regression outputs.
+
+Classification metrics read classes from either argument as:
+
+- rows of width > 1 (probabilities, scores or one-hot rows): the argmax;
+- a vector (n,) or (n, 1) of whole numbers: class labels 0, 1, 2, ...;
+- a vector of other values in [0, 1]: the probability of class 1,
+  thresholded at 0.5 (class 1 when p > 0.5).
+"""
 from __future__ import annotations
 
 import numpy as np
 
+from . import _checks
 
-def _labels(a):
+__all__ = [
+    "Metric", "get", "accuracy", "binary_accuracy", "precision", "recall", "f1",
+    "confusion_matrix", "mse", "mae", "r2", "mean_squared_error", "mean_absolute_error",
+]
+
+
+# ---------------------------------------------------------------- helpers
+def _values(a, name: str) -> np.ndarray:
+    """a as a finite float64 array of shape (n,) or (n, k)."""
+    arr = np.asarray(a) if a is not None else a
+    if arr is not None and getattr(arr, "ndim", 1) not in (1, 2):
+        raise ValueError(f"{name}: expected an array of shape (n,) or (n, k), got shape {arr.shape}")
+    return _checks.as_float_array(arr, name, np.float64, min_ndim=1, max_ndim=2)
+
+
+def _labels(a, name: str, threshold: float = 0.5) -> np.ndarray:
+    """Classes (int64, shape (n,)) from labels, one-hot rows or probabilities."""
+    v = _values(a, name)
+    if v.ndim == 2 and v.shape[1] > 1:
+        return v.argmax(axis=1)
+    v = v.reshape(len(v))
+    if np.all(v == np.round(v)):
+        if v.min() < 0:
+            raise ValueError(f"{name}: expected class labels >= 0, got the label {v.min():g}")
+        if v.max() >= 2**53:
+            raise ValueError(f"{name}: expected class labels below 2**53, got {v.max():g}")
+        return v.astype(np.int64)
+    if v.min() >= 0 and v.max() <= 1:
+        return (v > threshold).astype(np.int64)
+    raise ValueError(f"{name}: expected class labels (whole numbers >= 0), probabilities in "
+                     f"[0, 1] or rows of class scores; got values from {v.min():g} to {v.max():g} "
+                     "(for a model's outputs use predict_proba or predict_classes)")
+
+
+def _pair_labels(y_true, y_pred):
+    t, p = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    if len(t) != len(p):
+        raise ValueError(f"y_pred: expected {len(t)} rows (one per row of y_true), got {len(p)}")
+    return t, p
+
+
+def _width(a) -> int:
     a = np.asarray(a)
-    if a.ndim == 2 and a.shape[1] > 1:
-        return a.argmax(axis=1)
-    return a.reshape(len(a))
+    return a.shape[1] if a.ndim == 2 and a.shape[1] > 1 else 0
 
 
+def _pair_values(y_true, y_pred):
+    t, p = _values(y_true, "y_true"), _values(y_pred, "y_pred")
+    if t.ndim == 1:
+        t = t[:, None]
+    if p.ndim == 1:
+        p = p[:, None]
+    if t.shape != p.shape:
+        raise ValueError(f"y_pred: expected the shape of y_true {np.shape(y_true)}, "
+                         f"got {np.shape(y_pred)}")
+    return t, p
+
+
+# --------------------------------------------------------- classification
 def accuracy(y_true, y_pred) -> float:
     """Fraction of samples whose predicted class (argmax of probabilities or
     a label) equals the true class (a label or a one-hot row)."""
-    t, p = _labels(y_true), _labels(y_pred)
-    if len(t) != len(p):
-        raise ValueError(f"y_pred: expected {len(t)} rows (one per target), got {len(p)}")
+    t, p = _pair_labels(y_true, y_pred)
     return float(np.mean(t == p))
 
 
+def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> float:
+    """Fraction of entries where ``y_pred > threshold`` equals y_true (0 or
+    1). Shapes (n,) and (n, 1) are interchangeable; for multi-label targets
+    (n, k) every entry counts once."""
+    threshold = _checks.check_float(threshold, "threshold", minimum=0.0, maximum=1.0)
+    t, p = _pair_values(y_true, y_pred)
+    if not np.isin(t, (0.0, 1.0)).all():
+        bad = t[~np.isin(t, (0.0, 1.0))][0]
+        raise ValueError(f"y_true: binary_accuracy expected labels 0 or 1, got the value {bad:g}")
+    return float(np.mean(t == (p > threshold)))
+
+
+# Dense per-class outputs are sized by the largest label; labels are class
+# indices 0..k-1, so a huge label is a mistake (e.g. regression targets).
+_MAX_CONFUSION = 8192
+_MAX_PER_CLASS = 2**20
+
+
+def _dense_size(k: int, limit: int, what: str) -> int:
+    if k > limit:
+        raise ValueError(f"y_true, y_pred: {what} expected class indices below {limit}, got a "
+                         f"largest class of {k - 1}; are these class labels?")
+    return k
+
+
+def confusion_matrix(y_true, y_pred, num_classes=None) -> np.ndarray:
+    """Counts (num_classes, num_classes), int64: entry [i, j] is the number
+    of samples of true class i predicted as class j. num_classes defaults to
+    the largest class seen (or the width of probability rows) plus one."""
+    t, p = _pair_labels(y_true, y_pred)
+    top = int(max(t.max(), p.max())) + 1
+    if num_classes is None:
+        k = max(top, _width(y_true), _width(y_pred))
+    else:
+        k = _checks.check_int(num_classes, "num_classes", minimum=1)
+        if top > k:
+            raise ValueError(f"num_classes: expected more than the largest class label "
+                             f"({top - 1}), got {k}")
+    k = _dense_size(k, _MAX_CONFUSION, "confusion_matrix")
+    return np.bincount(t * k + p, minlength=k * k).reshape(k, k)
+
+
+_AVERAGES = ("macro", "micro", "binary", None)
+
+
+def _counts(y_true, y_pred, average):
+    """Per-class true positives, predicted and actual counts (float64) and
+    the mask of classes to average over (those in y_true or y_pred). The
+    classes are 0..k-1 for average=None, [0, 1] for "binary", else the
+    classes that occur."""
+    if average not in _AVERAGES:
+        raise ValueError(f"average: expected 'macro', 'micro', 'binary' or None, got {average!r}")
+    t, p = _pair_labels(y_true, y_pred)
+    top = int(max(t.max(), p.max()))
+    if average == "binary":
+        if top > 1:
+            raise ValueError(f"average: 'binary' expected classes 0 and 1, got classes up to "
+                             f"{top}; use average='macro' or 'micro'")
+        k = 2
+    elif average is None:
+        k = _dense_size(max(top + 1, _width(y_true), _width(y_pred)), _MAX_PER_CLASS,
+                        "average=None")
+    else:
+        _, inverse = np.unique(np.concatenate([t, p]), return_inverse=True)
+        inverse = inverse.reshape(-1)
+        t, p = inverse[:len(t)], inverse[len(t):]
+        k = int(inverse.max()) + 1
+    tp = np.bincount(t[t == p], minlength=k).astype(np.float64)
+    predicted = np.bincount(p, minlength=k).astype(np.float64)
+    actual = np.bincount(t, minlength=k).astype(np.float64)
+    return tp, predicted, actual, (predicted + actual) > 0
+
+
+def _ratio(num, den):
+    """num / den elementwise with 0 where den is 0."""
+    num, den = np.asarray(num, np.float64), np.asarray(den, np.float64)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def _reduce(per_class, tp, denominators, present, average):
+    if average is None:
+        return per_class
+    if average == "binary":
+        return float(per_class[1])
+    if average == "micro":
+        return float(_ratio(tp[present].sum(), denominators[present].sum()))
+    return float(per_class[present].mean())
+
+
+def precision(y_true, y_pred, *, average="macro"):
+    """Of the samples predicted as a class, the fraction that belong to it:
+    TP / (TP + FP) per class.
+
+    average: "macro" (unweighted mean over the classes present in y_true or
+    y_pred), "micro" (from the summed counts; equals accuracy for one label
+    per sample), "binary" (class 1 of a 0/1 problem) or None (the array of
+    per-class values for classes 0..k-1). 0/0 counts as 0.
+    """
+    tp, predicted, actual, present = _counts(y_true, y_pred, average)
+    return _reduce(_ratio(tp, predicted), tp, predicted, present, average)
+
+
+def recall(y_true, y_pred, *, average="macro"):
+    """Of the samples of a class, the fraction predicted as it: TP / (TP +
+    FN) per class. ``average`` as in precision."""
+    tp, predicted, actual, present = _counts(y_true, y_pred, average)
+    return _reduce(_ratio(tp, actual), tp, actual, present, average)
+
+
+def f1(y_true, y_pred, *, average="macro"):
+    """Harmonic mean of precision and recall, 2·TP / (2·TP + FP + FN) per
+    class. ``average`` as in precision ("micro" uses the summed counts)."""
+    tp, predicted, actual, present = _counts(y_true, y_pred, average)
+    den = predicted + actual
+    return _reduce(_ratio(2 * tp, den), 2 * tp, den, present, average)
+
+
+# ------------------------------------------------------------- regression
+def mse(y_true, y_pred) -> float:
+    """Mean squared error over all entries (shapes (n,) and (n, 1) are
+    interchangeable)."""
+    t, p = _pair_values(y_true, y_pred)
+    return float(np.mean((t - p) ** 2))
+
+
+def mae(y_true, y_pred) -> float:
+    """Mean absolute error over all entries."""
+    t, p = _pair_values(y_true, y_pred)
+    return float(np.mean(np.abs(t - p)))
+
+
+def r2(y_true, y_pred) -> float:
+    """Coefficient of determination, 1 - SS_res / SS_tot, per output column
+    and averaged uniformly over the columns. 1 is a perfect fit, 0 is no
+    better than predicting the mean, and it can be negative. A constant
+    target column scores 1 if predicted exactly, else 0."""
+    t, p = _pair_values(y_true, y_pred)
+    if len(t) < 2:
+        raise ValueError(f"y_true: r2 expected at least 2 samples, got {len(t)}")
+    ss_res = ((t - p) ** 2).sum(axis=0)
+    ss_tot = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
+    perfect = np.where(ss_res == 0, 1.0, 0.0)
+    score = np.where(ss_tot > 0, 1.0 - _ratio(ss_res, ss_tot), perfect)
+    return float(score.mean())
+
+
+mean_squared_error = mse
+mean_absolute_error = mae
+
+
+# ---------------------------------------------------------------- registry
 class Metric:
+    """A named metric: ``Metric(name, fn)``; calling it calls ``fn(y_true, y_pred)``.
+    The name is the key in fit/evaluate logs (``val_`` + name for validation)."""
+
     def __init__(self, name, fn):
         self.name = name
         self.fn = fn
@@ -28,18 +247,30 @@ class Metric:
     def __call__(self, y_true, y_pred):
         return self.fn(y_true, y_pred)
 
+    def __repr__(self):
+        return f"Metric({self.name!r})"
 
-_REGISTRY = {"accuracy": accuracy, "acc": accuracy}
+
+_REGISTRY = {
+    "accuracy": accuracy, "acc": accuracy,
+    "binary_accuracy": binary_accuracy,
+    "precision": precision, "recall": recall, "f1": f1,
+    "mse": mse, "mean_squared_error": mse,
+    "mae": mae, "mean_absolute_error": mae,
+    "r2": r2,
+}
 
 
 def get(identifier) -> Metric:
+    """A Metric from a Metric, a name (case-insensitive; reported as given)
+    or a callable ``fn(y_true, y_pred)`` (reported by its ``__name__``)."""
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, str):
         key = identifier.lower()
         if key not in _REGISTRY:
             raise ValueError(f"metrics: expected one of {sorted(_REGISTRY)}, got {identifier!r}")
-        return Metric("accuracy" if key == "acc" else key, _REGISTRY[key])
+        return Metric(identifier, _REGISTRY[key])
     if callable(identifier):
         return Metric(getattr(identifier, "__name__", "metric"), identifier)
     raise TypeError(f"metrics: expected a name or a callable, got {type(identifier).__name__}")
