@@ -283,6 +283,6 @@ def test_kernels_reject_bad_shapes():
     with pytest.raises(ValueError, match="labels: expected class indices"):
         k.softmax_cross_entropy_forward(np.ones((2, 3)), np.array([0.0, 3.0]))
     with pytest.raises(ValueError, match="grad: expected shape"):
-        k.sgd_step(np.ones(3), np.ones(4), 0.1)
+        k.sgd_step(np.ones(3), np.ones(4), lr=0.1)
     with pytest.raises(TypeError):
-        k.sgd_step(np.ones(3, np.float32), np.ones(3), 0.1)  # mixed dtypes, no silent copy
+        k.sgd_step(np.ones(3, np.float32), np.ones(3), lr=0.1)  # mixed dtypes, no silent copy

@@ -56,10 +56,22 @@ void bind_typed(py::module_& m) {
            py::arg("kernel_a") = 0.0, py::arg("kernel_b") = 0.0, py::arg("bias_init") = "zeros",
            py::arg("bias_a") = 0.0, py::arg("bias_b") = 0.0, py::arg("activation") = py::none())
       .def("add_activation",
-           [](Model& self, const std::string& name) {
-             self.add(std::make_unique<ActivationLayer<T>>(activation_from_name(name)));
+           [](Model& self, const std::string& name, std::optional<double> alpha) {
+             // alpha: LeakyReLU's negative slope / ELU's alpha (None: the default).
+             const Activation a = activation_from_name(name);
+             if (!alpha) {
+               self.add(std::make_unique<ActivationLayer<T>>(a));
+               return;
+             }
+             if (!activation_has_alpha(a))
+               throw ValueError(cat("alpha: only leaky_relu and elu take alpha; got alpha = ", *alpha,
+                                    " for '", name, "'"));
+             self.add(std::make_unique<ActivationLayer<T>>(a, *alpha));
            },
-           py::arg("name"))
+           py::arg("name"), py::arg("alpha") = py::none())
+      .def("add_dropout", [](Model& self, double rate) { self.add(std::make_unique<Dropout<T>>(rate)); },
+           py::arg("rate"))
+      .def("add_flatten", [](Model& self) { self.add(std::make_unique<Flatten<T>>()); })
       .def("build", [](Model& self, const Shape& s) { self.build(s); }, py::arg("input_shape"))
       .def_property_readonly("built", &Model::built)
       .def_property_readonly("num_layers", &Model::num_layers)
@@ -133,12 +145,37 @@ void bind_typed(py::module_& m) {
   py::class_<Optimizer<T>>(m, "Optimizer")
       .def_property_readonly("name", &Optimizer<T>::name)
       .def_property("lr", &Optimizer<T>::lr, &Optimizer<T>::set_lr)
-      .def_property_readonly("steps", &Optimizer<T>::steps)
+      .def_property("steps", &Optimizer<T>::steps, &Optimizer<T>::set_steps,
+                    "Updates taken so far (settable, to restore a saved state).")
+      .def_property("clip_norm", &Optimizer<T>::clip_norm, &Optimizer<T>::set_clip_norm,
+                    "Clip the gradient to this global L2 norm before each update (0: off).")
+      .def_property("clip_value", &Optimizer<T>::clip_value, &Optimizer<T>::set_clip_value,
+                    "Clamp the gradient to [-v, v] before each update (0: off).")
+      .def_property_readonly("last_grad_norm", &Optimizer<T>::last_grad_norm)
+      .def_property_readonly("state_size", &Optimizer<T>::state_size)
+      .def("init_state", &Optimizer<T>::init_state, py::arg("n"),
+           "Allocates the state for n parameters, as the first step does.")
+      .def("state", [](py::object self) {
+        py::dict d;
+        for (const StateBuffer<T>& b : self.cast<Optimizer<T>&>().state())
+          d[py::str(b.name)] = view<T>(b.data, {b.size}, self);
+        return d;
+      }, "{name: writable view} of the state buffers (empty before the first step).")
       .def("step", [](Optimizer<T>& self, Model& model) {
         if (!model.built()) throw StateError("step: the model is not built yet");
         py::gil_scoped_release nogil;
         self.step(model.params(), model.grads(), model.num_params());
-      }, py::arg("model"));
+      }, py::arg("model"))
+      .def("step_arrays", [](Optimizer<T>& self, Array<T> params, Array<T> grads) {
+        require_ndim(params, "params", 1);
+        check_same(params, "params", grads, "grads");
+        if (params.size() < 1) throw ValueError("params: expected at least one element, got 0");
+        T* p = params.mutable_data();
+        T* g = grads.mutable_data();
+        py::gil_scoped_release nogil;
+        self.step(p, g, params.size());
+      }, py::arg("params").noconvert(), py::arg("grads").noconvert(),
+         "One update of the flat arrays params from grads (clipped in place if configured).");
 
   m.def("train_epoch",
         [](Model& model, Loss<T>& loss, Optimizer<T>& opt, const Array<T>& X, const Array<T>& Y,
@@ -165,6 +202,8 @@ void bind_typed(py::module_& m) {
           d["loss"] = st.loss;
           d["iterations"] = st.iterations;
           d["samples"] = st.samples;
+          d["nonfinite_batch"] = st.nonfinite_batch;
+          d["nonfinite_loss"] = st.nonfinite_loss;
           return d;
         },
         py::arg("model"), py::arg("loss"), py::arg("optimizer"), py::arg("X"), py::arg("y"),

@@ -36,4 +36,6 @@ PYBIND11_MODULE(_core, m) {
   bind::bind_model(f32, f64);
   bind::bind_losses(f32, f64);
   bind::bind_optimizers(f32, f64);
+  bind::bind_io(m);
+  bind::bind_schedules(m);
 }

@@ -3,13 +3,18 @@
 A C++ engine (OpenMP, SIMD) under a small Python API.
 """
 from ._core import __version__, get_num_threads, set_num_threads
-from . import callbacks, datasets, layers, losses, metrics, optimizers
+from . import callbacks, data, datasets, layers, losses, metrics, optimizers, schedules
 from .callbacks import Callback
+from .data import MinMaxScaler, StandardScaler, one_hot, train_test_split, train_val_test_split
+from .gradcheck import gradcheck
 from .history import History
-from .layers import Activation, Dense, ReLU
-from .losses import CategoricalCrossentropy
+from .layers import (ELU, GELU, Activation, Dense, Dropout, Flatten, LeakyReLU, LogSoftmax, ReLU,
+                     SiLU, Sigmoid, Softmax, Softplus, Swish, Tanh)
+from .losses import (BinaryCrossentropy, BinaryCrossentropyWithLogits, CategoricalCrossentropy,
+                     HalfMeanSquaredError, Hinge, Huber, MeanAbsoluteError, MeanSquaredError,
+                     MulticlassHinge)
 from .models import Sequential
-from .optimizers import SGD
+from .optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
 
 
 def cpu_info() -> dict:
@@ -19,7 +24,12 @@ def cpu_info() -> dict:
 
 
 __all__ = [
-    "__version__", "get_num_threads", "set_num_threads", "cpu_info",
-    "Sequential", "Dense", "Activation", "ReLU", "CategoricalCrossentropy", "SGD",
-    "Callback", "History", "callbacks", "datasets", "layers", "losses", "metrics", "optimizers",
+    "__version__", "get_num_threads", "set_num_threads", "cpu_info", "gradcheck",
+    "Sequential", "Dense", "Dropout", "Flatten", "Activation", "ReLU",
+    "Sigmoid", "Tanh", "LeakyReLU", "ELU", "GELU", "SiLU", "Swish", "Softplus", "Softmax", "LogSoftmax",
+    "CategoricalCrossentropy", "MeanSquaredError", "HalfMeanSquaredError", "MeanAbsoluteError", "Huber",
+    "BinaryCrossentropy", "BinaryCrossentropyWithLogits", "Hinge", "MulticlassHinge", "SGD",
+    "Adam", "AdamW", "RMSprop", "Adagrad",
+    "train_test_split", "train_val_test_split", "StandardScaler", "MinMaxScaler", "one_hot",
+    "Callback", "History", "callbacks", "data", "datasets", "layers", "losses", "metrics", "optimizers", "schedules",
 ]

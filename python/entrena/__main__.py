@@ -1,6 +1,9 @@
 """``python -m entrena``: train a digits classifier on the built-in data set
-and report its test accuracy (the main job). Subcommands come with
-``python -m entrena --help``."""
+and report its test accuracy (the main job).
+
+``python -m entrena train --data file.csv --target COLUMN`` trains on your
+CSV; ``python -m entrena predict --model model.safetensors --data file.csv``
+predicts with the saved model (see ``python -m entrena train --help``)."""
 from __future__ import annotations
 
 import argparse
@@ -38,6 +41,10 @@ def demo(args) -> int:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("train", "predict"):
+        from .cli import run
+        return run(argv)
     parser = argparse.ArgumentParser(prog="entrena", description=__doc__)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=32)

@@ -24,6 +24,36 @@ class History:
     def epochs(self) -> int:
         return len(self.epoch)
 
+    def plot(self, path, *, title=None, dpi=100):
+        """Draws the learning curves (loss and each metric, training against
+        validation, per epoch) to an image file (PNG). Needs matplotlib."""
+        try:
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError as e:
+            raise ImportError("History.plot needs matplotlib: pip install 'entrena[plot]'") from e
+        if not self.epoch:
+            raise ValueError("History.plot: no epoch was recorded")
+        skip = ("lr", "seconds", "iterations")
+        names = [k for k in self.history if not k.startswith("val_") and k not in skip]
+        fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.8), squeeze=False)
+        epochs = [e + 1 for e in self.epoch]
+        for ax, name in zip(axes[0], names):
+            ax.plot(epochs, self.history[name], marker="o", ms=3, label=f"training {name}")
+            if f"val_{name}" in self.history:
+                ax.plot(epochs, self.history[f"val_{name}"], marker="o", ms=3, label=f"validation {name}")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(name)
+            ax.grid(alpha=0.3)
+            ax.legend()
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+        fig.savefig(path, dpi=dpi)
+        plt.close(fig)
+        return path
+
     def __getitem__(self, key):
         return self.history[key]
 

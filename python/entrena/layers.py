@@ -56,17 +56,24 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
-_ACTIVATIONS = ("relu",)
+_ACTIVATIONS = ("identity", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu",
+                "gelu_tanh", "silu", "swish", "softplus", "softmax", "log_softmax")
+_ACTIVATION_ALIASES = {"linear": "identity", "swish": "silu"}
+# Activations that take alpha, and its default (PyTorch's).
+_ALPHA_DEFAULTS = {"leaky_relu": 0.01, "elu": 1.0}
 
 
 def _activation(name, argname="activation"):
-    if name is None or name == "linear" or name == "identity":
+    """A canonical activation name; None for no activation (None, linear, identity)."""
+    if name is None:
         return None
     if not isinstance(name, str):
         raise TypeError(f"{argname}: expected an activation name, got {type(name).__name__}")
-    if name.lower() not in _ACTIVATIONS:
+    key = name.lower()
+    if key not in _ACTIVATIONS:
         raise ValueError(f"{argname}: expected one of {', '.join(_ACTIVATIONS)} or None, got {name!r}")
-    return name.lower()
+    key = _ACTIVATION_ALIASES.get(key, key)
+    return None if key == "identity" else key
 
 
 class Dense(Layer):
@@ -104,21 +111,33 @@ class Dense(Layer):
 
 
 class Activation(Layer):
-    """Applies an element-wise activation."""
+    """Applies an activation: element-wise, or along the last dimension for
+    softmax / log_softmax. ``alpha`` is LeakyReLU's negative slope (default
+    0.01) or ELU's alpha (default 1.0); other activations take none."""
 
-    def __init__(self, activation: str, name: str | None = None):
+    def __init__(self, activation: str, alpha: float | None = None, name: str | None = None):
         super().__init__(name)
         act = _activation(activation)
-        if act is None:
-            raise ValueError(f"activation: expected one of {', '.join(_ACTIVATIONS)}, got {activation!r}")
-        self.activation = act
+        self.activation = "identity" if act is None else act
+        if alpha is not None:
+            if self.activation not in _ALPHA_DEFAULTS:
+                raise ValueError(f"alpha: only {' and '.join(_ALPHA_DEFAULTS)} take alpha; got "
+                                 f"alpha={alpha!r} for activation {self.activation!r}")
+            alpha = _checks.check_float(alpha, "alpha")
+        self.alpha = _ALPHA_DEFAULTS.get(self.activation) if alpha is None else alpha
 
     def _add_to(self, core_model) -> int:
-        core_model.add_activation(self.activation)
+        if self.alpha is None:
+            core_model.add_activation(self.activation)
+        else:
+            core_model.add_activation(self.activation, self.alpha)
         return 1
 
     def get_config(self):
-        return {"activation": self.activation}
+        cfg = {"activation": self.activation}
+        if self.alpha is not None:
+            cfg["alpha"] = self.alpha
+        return cfg
 
 
 class ReLU(Activation):
@@ -129,3 +148,125 @@ class ReLU(Activation):
 
     def get_config(self):
         return {}
+
+
+class Sigmoid(Activation):
+    """1 / (1 + e^-x)."""
+
+    def __init__(self, name: str | None = None):
+        super().__init__("sigmoid", name=name)
+
+    def get_config(self):
+        return {}
+
+
+class Tanh(Activation):
+    """tanh x."""
+
+    def __init__(self, name: str | None = None):
+        super().__init__("tanh", name=name)
+
+    def get_config(self):
+        return {}
+
+
+class LeakyReLU(Activation):
+    """x for x > 0, alpha·x otherwise (PyTorch's negative_slope, default 0.01)."""
+
+    def __init__(self, alpha: float = 0.01, name: str | None = None):
+        super().__init__("leaky_relu", alpha=alpha, name=name)
+
+    def get_config(self):
+        return {"alpha": self.alpha}
+
+
+class ELU(Activation):
+    """x for x > 0, alpha·(e^x - 1) otherwise (default alpha 1.0)."""
+
+    def __init__(self, alpha: float = 1.0, name: str | None = None):
+        super().__init__("elu", alpha=alpha, name=name)
+
+    def get_config(self):
+        return {"alpha": self.alpha}
+
+
+class GELU(Activation):
+    """x·Phi(x), Phi the standard normal CDF; approximate="tanh" uses
+    x/2·(1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))) like PyTorch."""
+
+    def __init__(self, approximate: str = "none", name: str | None = None):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"approximate: expected 'none' or 'tanh', got {approximate!r}")
+        super().__init__("gelu" if approximate == "none" else "gelu_tanh", name=name)
+        self.approximate = approximate
+
+    def get_config(self):
+        return {"approximate": self.approximate}
+
+
+class SiLU(Activation):
+    """x·sigmoid(x) (Swish)."""
+
+    def __init__(self, name: str | None = None):
+        super().__init__("silu", name=name)
+
+    def get_config(self):
+        return {}
+
+
+Swish = SiLU
+
+
+class Softplus(Activation):
+    """log(1 + e^x), and x itself above 20 (PyTorch's beta=1, threshold=20)."""
+
+    def __init__(self, name: str | None = None):
+        super().__init__("softplus", name=name)
+
+    def get_config(self):
+        return {}
+
+
+class Softmax(Activation):
+    """exp(x_j) / sum_k exp(x_k) along the last dimension."""
+
+    def __init__(self, name: str | None = None):
+        super().__init__("softmax", name=name)
+
+    def get_config(self):
+        return {}
+
+
+class LogSoftmax(Activation):
+    """log of Softmax, computed stably, along the last dimension."""
+
+    def __init__(self, name: str | None = None):
+        super().__init__("log_softmax", name=name)
+
+    def get_config(self):
+        return {}
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zeroes each element with probability
+    ``rate`` and scales the kept ones by 1 / (1 - rate); identity in eval mode.
+    Masks come from the model's seeded generator."""
+
+    def __init__(self, rate: float, name: str | None = None):
+        super().__init__(name)
+        self.rate = _checks.check_float(rate, "rate", minimum=0.0, maximum=1.0, open_max=True)
+
+    def _add_to(self, core_model) -> int:
+        core_model.add_dropout(self.rate)
+        return 1
+
+    def get_config(self):
+        return {"rate": self.rate}
+
+
+class Flatten(Layer):
+    """(n, d1, d2, ...) -> (n, d1·d2·...)."""
+
+    def _add_to(self, core_model) -> int:
+        core_model.add_flatten()
+        return 1

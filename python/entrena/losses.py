@@ -1,6 +1,9 @@
 """Losses. Each is a thin Python object over a C++ loss; the math is in C++.
 
 A loss is given by object or by name: ``loss="categorical_crossentropy"``.
+Formulas, argument names and defaults follow PyTorch's loss modules;
+``reduction`` is "mean" (over all elements for element-wise losses, over
+rows for the cross-entropy and multi-class hinge) or "sum".
 In a custom loop it is called on a model output and then asked for its
 gradient, which flows back into the model that produced the output::
 
@@ -112,26 +115,233 @@ def _class_indices(y, n_classes: int, dtype, who: str) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
-class CategoricalCrossentropy(Loss):
-    """Cross-entropy from logits: softmax inside, mean over the batch.
+def _reduction(reduction) -> str:
+    if not isinstance(reduction, str):
+        raise TypeError(f"reduction: expected 'mean' or 'sum', got {type(reduction).__name__}")
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction: expected 'mean' or 'sum', got {reduction!r}")
+    return reduction
 
-    L = -mean_i log(softmax(z_i)[y_i]); targets are class labels or one-hot rows.
+
+def _value_targets(y, n_outputs: int, dtype, who: str) -> np.ndarray:
+    """Targets of the output's shape: (n,) for one output, else (n, n_outputs)."""
+    arr = _checks.as_float_array(y, "y", dtype, min_ndim=1, max_ndim=2)
+    if arr.ndim == 1:
+        if n_outputs != 1:
+            raise ValueError(f"y: {who} expected targets of shape (n, {n_outputs}) (one per output), "
+                             f"got shape {arr.shape}")
+        return arr
+    if arr.shape[1] != n_outputs:
+        want = "(n,) or (n, 1)" if n_outputs == 1 else f"(n, {n_outputs})"
+        raise ValueError(f"y: {who} expected targets of shape {want}, got shape {arr.shape}")
+    return arr
+
+
+def _unit_targets(y, n_outputs, dtype, who):
+    """Binary labels or probabilities in [0, 1], of the output's shape."""
+    arr = _value_targets(y, n_outputs, dtype, who)
+    if arr.size and not ((arr >= 0) & (arr <= 1)).all():
+        raise ValueError(f"y: {who} expected targets in [0, 1], got values from "
+                         f"{arr.min():g} to {arr.max():g}")
+    return arr
+
+
+class _Reduced(Loss):
+    """A loss whose only argument is the reduction."""
+
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        self.reduction = _reduction(reduction)
+
+    def get_config(self):
+        return {"reduction": self.reduction}
+
+
+class MeanSquaredError(_Reduced):
+    """L = red (output - y)^2 (PyTorch MSELoss)."""
+
+    name = "mse"
+
+    def _make_core(self, mod):
+        return mod.MeanSquaredError(self.reduction)
+
+    def prepare_targets(self, y, n_outputs, dtype):
+        return _value_targets(y, n_outputs, dtype, self.name)
+
+
+class HalfMeanSquaredError(MeanSquaredError):
+    """L = red (output - y)^2 / 2: the textbook's error E, whose gradient is
+    output - y."""
+
+    name = "half_mse"
+
+    def _make_core(self, mod):
+        return mod.HalfMeanSquaredError(self.reduction)
+
+
+class MeanAbsoluteError(MeanSquaredError):
+    """L = red |output - y| (PyTorch L1Loss)."""
+
+    name = "mae"
+
+    def _make_core(self, mod):
+        return mod.MeanAbsoluteError(self.reduction)
+
+
+class Huber(MeanSquaredError):
+    """PyTorch HuberLoss: with d = output - y, d^2/2 where |d| < delta, else
+    delta (|d| - delta/2)."""
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.delta = _checks.check_float(delta, "delta", minimum=0.0, open_min=True)
+
+    def _make_core(self, mod):
+        return mod.Huber(self.delta, self.reduction)
+
+    def get_config(self):
+        return {"delta": self.delta, "reduction": self.reduction}
+
+
+class BinaryCrossentropy(_Reduced):
+    """Binary cross-entropy on probabilities (PyTorch BCELoss): the output
+    must be in [0, 1] (e.g. a sigmoid layer); logs are clamped at -100.
+    L = red -(y log p + (1 - y) log(1 - p)). Targets: 0/1 labels or
+    probabilities, of the output's shape."""
+
+    name = "binary_crossentropy"
+    output_kind = "probabilities"
+
+    def _make_core(self, mod):
+        return mod.BinaryCrossEntropy(self.reduction)
+
+    def prepare_targets(self, y, n_outputs, dtype):
+        return _unit_targets(y, n_outputs, dtype, self.name)
+
+
+class BinaryCrossentropyWithLogits(BinaryCrossentropy):
+    """Binary cross-entropy from logits, sigmoid inside, computed stably
+    (PyTorch BCEWithLogitsLoss): L = red (max(z, 0) - z y + log(1 + e^-|z|))."""
+
+    name = "binary_crossentropy_with_logits"
+    output_kind = "logits"
+
+    def _make_core(self, mod):
+        return mod.BinaryCrossEntropyWithLogits(self.reduction)
+
+
+class Hinge(_Reduced):
+    """Binary hinge L = red max(0, 1 - y output) with y in {-1, +1}; 0/1
+    labels are mapped to -1/+1."""
+
+    name = "hinge"
+
+    def _make_core(self, mod):
+        return mod.Hinge(self.reduction)
+
+    def prepare_targets(self, y, n_outputs, dtype):
+        arr = _value_targets(y, n_outputs, dtype, self.name)
+        values = set(np.unique(arr).tolist())
+        if values <= {-1.0, 1.0}:
+            return arr
+        if values <= {0.0, 1.0}:
+            return np.ascontiguousarray(2.0 * arr - 1.0, dtype=dtype)
+        raise ValueError(f"y: {self.name} expected labels -1/+1 or 0/1, got values "
+                         f"{sorted(values)[:5]}")
+
+
+def _class_targets(y, n_classes: int, dtype, who: str) -> np.ndarray:
+    """Class labels (n,), one-hot rows -> class indices; other rows of
+    probabilities (n, n_classes) in [0, 1] summing to 1 -> kept as they are."""
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == n_classes and n_classes > 1:
+        rows = _checks.as_float_array(arr, "y", np.float64, min_ndim=2, max_ndim=2)
+        if np.isin(rows, (0.0, 1.0)).all() and (rows.sum(axis=1) == 1).all():
+            return np.ascontiguousarray(rows.argmax(axis=1), dtype=dtype)
+        if not (((rows >= 0) & (rows <= 1)).all() and
+                np.allclose(rows.sum(axis=1), 1.0, rtol=0, atol=1e-4)):
+            raise ValueError(f"y: {who} expected one-hot or probability rows of width {n_classes} "
+                             "(values in [0, 1] summing to 1); got rows that are neither")
+        return np.ascontiguousarray(rows, dtype=dtype)
+    return _class_indices(y, n_classes, dtype, who)
+
+
+class CategoricalCrossentropy(Loss):
+    """Cross-entropy from logits, softmax inside (PyTorch CrossEntropyLoss).
+
+    Targets: class labels (n,), one-hot rows, or class-probability rows.
+    With label smoothing e the target distribution is q = (1 - e) y + e / C.
+    L_i = -sum_j q_ij log softmax(z_i)_j; "mean" averages over the rows.
     """
 
     name = "categorical_crossentropy"
     output_kind = "logits"
 
+    def __init__(self, label_smoothing: float = 0.0, reduction: str = "mean"):
+        super().__init__()
+        self.label_smoothing = _checks.check_float(label_smoothing, "label_smoothing",
+                                                   minimum=0.0, maximum=1.0)
+        self.reduction = _reduction(reduction)
+
     def _make_core(self, mod):
-        return mod.SoftmaxCrossEntropy()
+        return mod.SoftmaxCrossEntropy(self.label_smoothing, self.reduction)
+
+    def prepare_targets(self, y, n_outputs, dtype):
+        return _class_targets(y, n_outputs, dtype, self.name)
+
+    def get_config(self):
+        return {"label_smoothing": self.label_smoothing, "reduction": self.reduction}
+
+
+class MulticlassHinge(Loss):
+    """Multi-class hinge in PyTorch's MultiMarginLoss form (p=1), not
+    Crammer-Singer's: L_i = sum_{j != y_i} max(0, margin - z_{y_i} + z_j) / C;
+    "mean" averages over the rows. Targets: class labels or one-hot rows."""
+
+    name = "multiclass_hinge"
+
+    def __init__(self, margin: float = 1.0, reduction: str = "mean"):
+        super().__init__()
+        self.margin = _checks.check_float(margin, "margin", minimum=0.0, open_min=True)
+        self.reduction = _reduction(reduction)
+
+    def _make_core(self, mod):
+        return mod.MultiMarginHinge(self.margin, self.reduction)
 
     def prepare_targets(self, y, n_outputs, dtype):
         return _class_indices(y, n_outputs, dtype, self.name)
 
+    def get_config(self):
+        return {"margin": self.margin, "reduction": self.reduction}
+
+
+# Short names.
+MSE = MeanSquaredError
+MAE = MeanAbsoluteError
+BCE = BinaryCrossentropy
+BCEWithLogits = BinaryCrossentropyWithLogits
+CrossEntropy = CategoricalCrossentropy
 
 _REGISTRY = {
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
+    "half_mse": HalfMeanSquaredError,
+    "half_squared_error": HalfMeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "huber": Huber,
+    "binary_crossentropy": BinaryCrossentropy,
+    "bce": BinaryCrossentropy,
+    "binary_crossentropy_with_logits": BinaryCrossentropyWithLogits,
+    "bce_with_logits": BinaryCrossentropyWithLogits,
     "categorical_crossentropy": CategoricalCrossentropy,
     "cross_entropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": CategoricalCrossentropy,
+    "hinge": Hinge,
+    "multiclass_hinge": MulticlassHinge,
+    "categorical_hinge": MulticlassHinge,
 }
 
 

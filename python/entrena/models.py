@@ -140,6 +140,43 @@ class Sequential:
                     out.append((f"{lname}.{pname}", p, g))
         return out
 
+    def state_dict(self) -> dict:
+        """{name: copy of the parameter tensor}, in order."""
+        return {n: p.copy() for n, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+        """Copies tensors from ``state`` into the parameters (names and
+        shapes must match; with strict=False missing and extra names are
+        ignored). Nothing is changed if any tensor does not fit."""
+        if not isinstance(state, dict):
+            raise TypeError(f"state: expected a dict of arrays, got {type(state).__name__}")
+        named = dict(self.named_parameters())
+        if strict:
+            missing, extra = sorted(set(named) - set(state)), sorted(set(state) - set(named))
+            if missing or extra:
+                raise ValueError(f"state: names do not match the model (missing {missing}, "
+                                 f"unexpected {extra})")
+        staged = []
+        for name, p in named.items():
+            if name not in state:
+                continue
+            v = _checks.as_float_array(state[name], f"state[{name!r}]", self.dtype, min_ndim=0)
+            if v.shape != p.shape:
+                raise ValueError(f"state[{name!r}]: expected shape {p.shape}, got {v.shape}")
+            staged.append((p, v))
+        for p, v in staged:
+            p[...] = v
+
+    def get_weights(self):
+        """Copies of the parameter tensors (Keras style)."""
+        return [p.copy() for p in self.parameters()]
+
+    def set_weights(self, weights) -> None:
+        names = [n for n, _ in self.named_parameters()]
+        if len(weights) != len(names):
+            raise ValueError(f"weights: expected {len(names)} arrays, got {len(weights)}")
+        self.load_state_dict(dict(zip(names, weights)))
+
     def count_params(self) -> int:
         return int(self._require_core("count_params").num_params)
 
@@ -217,7 +254,7 @@ class Sequential:
             raise ValueError(f"batch_size: {batch_size} is larger than the {len(X)} training samples "
                              "and drop_last=True leaves no batch")
 
-        from .callbacks import CallbackList
+        from .callbacks import CallbackList, TerminateOnNaN
         history = History()
         cbs = CallbackList(callbacks, model=self, history=history, verbose=verbose,
                            epochs=epochs, steps=self.steps_per_epoch(len(X), batch_size, drop_last))
@@ -234,9 +271,20 @@ class Sequential:
             lr = self.optimizer.lr
             stats = core_mod.train_epoch(self._core, loss_core, opt_core, X, Y, batch_size,
                                          shuffle, drop_last, progress, every)
+            if stats["nonfinite_batch"] >= 0:
+                bad = stats["nonfinite_batch"] + 1
+                if not cbs.has(TerminateOnNaN):
+                    raise FloatingPointError(
+                        f"fit: the loss became {stats['nonfinite_loss']} at epoch {epoch + 1}, "
+                        f"batch {bad} of {cbs.params['steps']}; the parameters keep their values "
+                        "from before that batch. Lower the learning rate or check the data; "
+                        "callbacks=[TerminateOnNaN()] stops training without this error")
+                logs = {"loss": stats["nonfinite_loss"], "lr": lr,
+                        "seconds": time.perf_counter() - t0, "iterations": stats["iterations"]}
+                history._record(epoch, logs)
+                cbs.on_epoch_end(epoch, logs)
+                break
             logs = {"loss": stats["loss"]}
-            if not math.isfinite(stats["loss"]):
-                logs["nan"] = True
             if self.metrics:
                 logs.update(self._metric_logs(X, Y, prefix=""))
             if validation_data is not None:

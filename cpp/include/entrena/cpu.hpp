@@ -23,4 +23,12 @@ const char* isa_name(Isa isa);
 // Throws ValueError for an unknown name.
 Isa isa_from_name(const std::string& name);
 
+// The CPU's model name (/proc/cpuinfo, else the CPUID brand string), or
+// "unknown".
+std::string cpu_model_name();
+// Instruction-set extensions relevant to entrena's kernels and whether this
+// CPU (and its OS) supports them, in a fixed order: sse4.2, avx, avx2, fma,
+// avx512f, avx512dq, avx512bw, avx512vl, ... on x86-64; neon on aarch64.
+std::vector<std::pair<std::string, bool>> cpu_features();
+
 }  // namespace entrena

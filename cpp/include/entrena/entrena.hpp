@@ -4,6 +4,7 @@
 #include "entrena/common.hpp"
 #include "entrena/cpu.hpp"
 #include "entrena/parallel.hpp"
+#include "entrena/json.hpp"
 #include "entrena/random.hpp"
 #include "entrena/kernels/activations.hpp"
 #include "entrena/kernels/dense.hpp"
@@ -11,10 +12,15 @@
 #include "entrena/kernels/losses.hpp"
 #include "entrena/kernels/optimizers.hpp"
 #include "entrena/nn/activation.hpp"
+#include "entrena/nn/dropout.hpp"
+#include "entrena/nn/factory.hpp"
+#include "entrena/nn/fit.hpp"
+#include "entrena/nn/io.hpp"
 #include "entrena/nn/layer.hpp"
 #include "entrena/nn/loss.hpp"
 #include "entrena/nn/model.hpp"
 #include "entrena/nn/optimizer.hpp"
+#include "entrena/nn/schedule.hpp"
 #include "entrena/nn/trainer.hpp"
 
 namespace entrena {

@@ -1,48 +1,150 @@
+// The activation kernels' entry points: choose a thread count and the ISA
+// variant, then run it. The kernels themselves are in activations_impl.hpp.
 #include "entrena/kernels/activations.hpp"
 
-#include <cmath>
-
+#include "entrena/cpu.hpp"
 #include "entrena/parallel.hpp"
+
+#define ENTRENA_ISA_NS isa_generic
+#include "activations_isa.hpp"
+#undef ENTRENA_ISA_NS
+#ifdef ENTRENA_X86
+#define ENTRENA_ISA_NS isa_avx2
+#include "activations_isa.hpp"
+#undef ENTRENA_ISA_NS
+#define ENTRENA_ISA_NS isa_avx512
+#include "activations_isa.hpp"
+#undef ENTRENA_ISA_NS
+#endif
 
 namespace entrena {
 
-template <class T>
-void relu_forward(const T* x, T* y, index_t n) {
-  const int nt = threads_for(static_cast<double>(n), 1 << 17);
-#pragma omp parallel for simd num_threads(nt) schedule(static) if (nt > 1)
-  for (index_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
-}
+namespace {
+// Rough cost per element, in flops, used for the thread count.
+constexpr double kCheap = 1.0;
+constexpr double kTranscendental = 24.0;
 
-template <class T>
-void relu_backward(const T* x, const T* dy, T* dx, index_t n) {
-  const int nt = threads_for(static_cast<double>(n), 1 << 17);
-#pragma omp parallel for simd num_threads(nt) schedule(static) if (nt > 1)
-  for (index_t i = 0; i < n; ++i) dx[i] = x[i] > T(0) ? dy[i] : T(0);
-}
+int nt_for(index_t n, double cost) { return threads_for(static_cast<double>(n) * cost); }
+}  // namespace
 
-template <class T>
-void softmax_forward(const T* x, T* y, index_t rows, index_t cols) {
-  const int nt = threads_for(static_cast<double>(rows) * cols * 8);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (index_t r = 0; r < rows; ++r) {
-    const T* xr = x + r * cols;
-    T* yr = y + r * cols;
-    T m = xr[0];
-    for (index_t j = 1; j < cols; ++j) m = xr[j] > m ? xr[j] : m;
-    T s = T(0);
-    for (index_t j = 0; j < cols; ++j) {
-      yr[j] = std::exp(xr[j] - m);
-      s += yr[j];
-    }
-    const T inv = T(1) / s;
-    for (index_t j = 0; j < cols; ++j) yr[j] *= inv;
+#ifdef ENTRENA_X86
+#define ENTRENA_DISPATCH(fn, ...)                                    \
+  switch (active_isa()) {                                            \
+    case Isa::AVX512: isa_avx512::fn<T>(__VA_ARGS__); return;        \
+    case Isa::AVX2: isa_avx2::fn<T>(__VA_ARGS__); return;            \
+    default: isa_generic::fn<T>(__VA_ARGS__); return;                \
   }
+#else
+#define ENTRENA_DISPATCH(fn, ...) isa_generic::fn<T>(__VA_ARGS__);
+#endif
+
+#define ENTRENA_MATH(fn)                                             \
+  template <class T>                                                 \
+  void fn(const T* x, T* y, index_t n) {                             \
+    ENTRENA_DISPATCH(fn, x, y, n, nt_for(n, kTranscendental))        \
+  }
+ENTRENA_MATH(math_exp)
+ENTRENA_MATH(math_expm1)
+ENTRENA_MATH(math_log)
+ENTRENA_MATH(math_log1p)
+ENTRENA_MATH(math_tanh)
+ENTRENA_MATH(math_erf)
+ENTRENA_MATH(math_erfc)
+#undef ENTRENA_MATH
+
+// Element-wise kernels: forward(x, y, n), backward(a, dy, dx, n).
+#define ENTRENA_UNARY(name, cost)                                                \
+  template <class T>                                                             \
+  void name##_forward(const T* x, T* y, index_t n) {                             \
+    ENTRENA_DISPATCH(name##_forward, x, y, n, nt_for(n, cost))                   \
+  }                                                                              \
+  template <class T>                                                             \
+  void name##_backward(const T* a, const T* dy, T* dx, index_t n) {              \
+    ENTRENA_DISPATCH(name##_backward, a, dy, dx, n, nt_for(n, cost))             \
+  }
+ENTRENA_UNARY(sigmoid, kTranscendental)
+ENTRENA_UNARY(tanh, kTranscendental)
+ENTRENA_UNARY(relu, kCheap)
+ENTRENA_UNARY(gelu, 2 * kTranscendental)
+ENTRENA_UNARY(gelu_tanh, kTranscendental)
+ENTRENA_UNARY(silu, kTranscendental)
+ENTRENA_UNARY(softplus, 2 * kTranscendental)
+#undef ENTRENA_UNARY
+
+template <class T>
+void identity_forward(const T* x, T* y, index_t n) {
+  ENTRENA_DISPATCH(identity_forward, x, y, n, nt_for(n, kCheap))
+}
+template <class T>
+void identity_backward(const T* dy, T* dx, index_t n) {
+  ENTRENA_DISPATCH(identity_backward, dy, dx, n, nt_for(n, kCheap))
 }
 
-#define ENTRENA_INSTANTIATE(T)                                              \
-  template void relu_forward<T>(const T*, T*, index_t);                     \
-  template void relu_backward<T>(const T*, const T*, T*, index_t);          \
-  template void softmax_forward<T>(const T*, T*, index_t, index_t);
+template <class T>
+void leaky_relu_forward(const T* x, T* y, index_t n, T alpha) {
+  ENTRENA_DISPATCH(leaky_relu_forward, x, y, n, alpha, nt_for(n, kCheap))
+}
+template <class T>
+void leaky_relu_backward(const T* x, const T* dy, T* dx, index_t n, T alpha) {
+  ENTRENA_DISPATCH(leaky_relu_backward, x, dy, dx, n, alpha, nt_for(n, kCheap))
+}
+template <class T>
+void elu_forward(const T* x, T* y, index_t n, T alpha) {
+  ENTRENA_DISPATCH(elu_forward, x, y, n, alpha, nt_for(n, kTranscendental))
+}
+template <class T>
+void elu_backward(const T* x, const T* dy, T* dx, index_t n, T alpha) {
+  ENTRENA_DISPATCH(elu_backward, x, dy, dx, n, alpha, nt_for(n, kTranscendental))
+}
+
+#define ENTRENA_ROWS(name)                                                            \
+  template <class T>                                                                  \
+  void name##_forward(const T* x, T* y, index_t rows, index_t cols) {                 \
+    ENTRENA_DISPATCH(name##_forward, x, y, rows, cols,                                \
+                     nt_for(rows * cols, kTranscendental))                            \
+  }                                                                                   \
+  template <class T>                                                                  \
+  void name##_backward(const T* y, const T* dy, T* dx, index_t rows, index_t cols) {  \
+    ENTRENA_DISPATCH(name##_backward, y, dy, dx, rows, cols,                          \
+                     nt_for(rows * cols, kTranscendental))                            \
+  }
+ENTRENA_ROWS(softmax)
+ENTRENA_ROWS(log_softmax)
+#undef ENTRENA_ROWS
+#undef ENTRENA_DISPATCH
+
+#define ENTRENA_INSTANTIATE(T)                                                         \
+  template void math_exp<T>(const T*, T*, index_t);                                    \
+  template void math_expm1<T>(const T*, T*, index_t);                                  \
+  template void math_log<T>(const T*, T*, index_t);                                    \
+  template void math_log1p<T>(const T*, T*, index_t);                                  \
+  template void math_tanh<T>(const T*, T*, index_t);                                   \
+  template void math_erf<T>(const T*, T*, index_t);                                    \
+  template void math_erfc<T>(const T*, T*, index_t);                                   \
+  template void identity_forward<T>(const T*, T*, index_t);                            \
+  template void identity_backward<T>(const T*, T*, index_t);                           \
+  template void sigmoid_forward<T>(const T*, T*, index_t);                             \
+  template void sigmoid_backward<T>(const T*, const T*, T*, index_t);                  \
+  template void tanh_forward<T>(const T*, T*, index_t);                                \
+  template void tanh_backward<T>(const T*, const T*, T*, index_t);                     \
+  template void relu_forward<T>(const T*, T*, index_t);                                \
+  template void relu_backward<T>(const T*, const T*, T*, index_t);                     \
+  template void leaky_relu_forward<T>(const T*, T*, index_t, T);                       \
+  template void leaky_relu_backward<T>(const T*, const T*, T*, index_t, T);            \
+  template void elu_forward<T>(const T*, T*, index_t, T);                              \
+  template void elu_backward<T>(const T*, const T*, T*, index_t, T);                   \
+  template void gelu_forward<T>(const T*, T*, index_t);                                \
+  template void gelu_backward<T>(const T*, const T*, T*, index_t);                     \
+  template void gelu_tanh_forward<T>(const T*, T*, index_t);                           \
+  template void gelu_tanh_backward<T>(const T*, const T*, T*, index_t);                \
+  template void silu_forward<T>(const T*, T*, index_t);                                \
+  template void silu_backward<T>(const T*, const T*, T*, index_t);                     \
+  template void softplus_forward<T>(const T*, T*, index_t);                            \
+  template void softplus_backward<T>(const T*, const T*, T*, index_t);                 \
+  template void softmax_forward<T>(const T*, T*, index_t, index_t);                    \
+  template void softmax_backward<T>(const T*, const T*, T*, index_t, index_t);         \
+  template void log_softmax_forward<T>(const T*, T*, index_t, index_t);                \
+  template void log_softmax_backward<T>(const T*, const T*, T*, index_t, index_t);
 ENTRENA_INSTANTIATE(float)
 ENTRENA_INSTANTIATE(double)
 #undef ENTRENA_INSTANTIATE

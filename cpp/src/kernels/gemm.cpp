@@ -1,48 +1,140 @@
-// Portable GEMM: row-parallel, vectorised over N. Each C element
-// accumulates over K in ascending order, so the result does not depend on
-// the number of threads.
-#include "entrena/kernels/gemm.hpp"
+// GEMM dispatcher: checks the arguments, handles the degenerate cases,
+// picks the thread count and the ISA variant, and owns the per-thread
+// packing buffers. The loop nest and the micro-kernels are in
+// gemm_driver.hpp and gemm_{avx512,avx2,generic}.cpp.
+#include <chrono>
 
+#include "entrena/kernels/gemm.hpp"
 #include "entrena/parallel.hpp"
+#include "gemm_internal.hpp"
 
 namespace entrena {
 
+namespace gemm_detail {
+
 template <class T>
-void gemm(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, const T* A,
-          index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc) {
-  if (M <= 0 || N <= 0) return;
-  const int nt = threads_for(static_cast<double>(M) * N * K);
-  const index_t sa_i = ta == Trans::N ? lda : 1, sa_k = ta == Trans::N ? 1 : lda;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+T* workspace(int slot, index_t n) {
+  // Two buffers per thread and element type, grown on demand and kept for
+  // the life of the thread: a steady state allocates nothing.
+  thread_local AlignedBuffer<T> bufs[2];
+  bufs[slot].reserve_at_least(n);
+  return bufs[slot].data();
+}
+template float* workspace<float>(int, index_t);
+template double* workspace<double>(int, index_t);
+
+}  // namespace gemm_detail
+
+namespace {
+
+const char* trans_name(Trans t) { return t == Trans::N ? "N" : "T"; }
+
+template <class T>
+void check_args(Trans ta, Trans tb, index_t M, index_t N, index_t K, const T* A, index_t lda,
+                const T* B, index_t ldb, const T* C, index_t ldc) {
+  if (M < 0 || N < 0 || K < 0)
+    throw ValueError(cat("gemm: M, N, K must be >= 0, got M=", M, ", N=", N, ", K=", K));
+  const index_t a_cols = ta == Trans::N ? K : M, b_cols = tb == Trans::N ? N : K;
+  if (lda < (a_cols > 1 ? a_cols : 1))
+    throw ValueError(cat("gemm: lda must be >= ", a_cols, " (ta=", trans_name(ta), "), got ", lda));
+  if (ldb < (b_cols > 1 ? b_cols : 1))
+    throw ValueError(cat("gemm: ldb must be >= ", b_cols, " (tb=", trans_name(tb), "), got ", ldb));
+  if (ldc < (N > 1 ? N : 1)) throw ValueError(cat("gemm: ldc must be >= ", N, ", got ", ldc));
+  if (M > 0 && N > 0) {
+    if (!C) throw ValueError("gemm: C must not be null");
+    if (K > 0 && (!A || !B)) throw ValueError("gemm: A and B must not be null when K > 0");
+  }
+}
+
+// C = act(beta*C + bias) without a product (K == 0 or alpha == 0).
+template <class T>
+void scale_only(index_t M, index_t N, T beta, T* C, index_t ldc, const T* bias, bool relu) {
   for (index_t i = 0; i < M; ++i) {
     T* c = C + i * ldc;
-    if (beta == T(0)) {
-      for (index_t j = 0; j < N; ++j) c[j] = T(0);
-    } else if (beta != T(1)) {
-      for (index_t j = 0; j < N; ++j) c[j] *= beta;
-    }
-    const T* a = A + i * sa_i;
-    if (tb == Trans::N) {
-      for (index_t k = 0; k < K; ++k) {
-        const T aik = alpha * a[k * sa_k];
-        const T* b = B + k * ldb;
-#pragma omp simd
-        for (index_t j = 0; j < N; ++j) c[j] += aik * b[j];
-      }
-    } else {
-      for (index_t j = 0; j < N; ++j) {
-        const T* b = B + j * ldb;
-        T s = T(0);
-        for (index_t k = 0; k < K; ++k) s += a[k * sa_k] * b[k];
-        c[j] += alpha * s;
-      }
+    for (index_t j = 0; j < N; ++j) {
+      T x = beta == T(0) ? T(0) : c[j] * beta;
+      if (bias) x += bias[j];
+      if (relu) x = x < T(0) ? T(0) : x;
+      c[j] = x;
     }
   }
 }
 
-template void gemm<float>(Trans, Trans, index_t, index_t, index_t, float, const float*,
-                          index_t, const float*, index_t, float, float*, index_t);
-template void gemm<double>(Trans, Trans, index_t, index_t, index_t, double, const double*,
-                           index_t, const double*, index_t, double, double*, index_t);
+}  // namespace
+
+template <class T>
+void gemm_fused(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, const T* A,
+                index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc, const T* bias,
+                bool relu) {
+  check_args(ta, tb, M, N, K, A, lda, B, ldb, C, ldc);
+  if (M == 0 || N == 0) return;
+  if (K == 0 || alpha == T(0)) {
+    scale_only(M, N, beta, C, ldc, bias, relu);
+    return;
+  }
+  // One thread per ~half a million multiply-adds: below that, waking a
+  // second thread costs more than it saves.
+  const double work = static_cast<double>(M) * N * K;
+  const int nt = threads_for(work, 262144.0);
+  const gemm_detail::Args<T> g{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu, nt};
+  switch (active_isa()) {
+#if defined(ENTRENA_X86)
+    case Isa::AVX512: gemm_detail::gemm_avx512(g); return;
+    case Isa::AVX2: gemm_detail::gemm_avx2(g); return;
+#endif
+    default: gemm_detail::gemm_generic(g); return;
+  }
+}
+
+template <class T>
+void gemm(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, const T* A,
+          index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+  gemm_fused<T>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, nullptr, false);
+}
+
+double fma_peak_gflops(double seconds, Isa isa, int threads) {
+  if (!isa_supported(isa))
+    throw ValueError(cat("isa: this CPU supports up to ", isa_name(best_supported_isa()),
+                         ", got ", isa_name(isa)));
+  if (threads < 1) throw ValueError(cat("threads: expected >= 1, got ", threads));
+  if (!(seconds > 0)) throw ValueError(cat("seconds: expected > 0, got ", seconds));
+  auto chains = &gemm_detail::fma_chains_generic;
+#if defined(ENTRENA_X86)
+  if (isa == Isa::AVX512) chains = &gemm_detail::fma_chains_avx512;
+  if (isa == Isa::AVX2) chains = &gemm_detail::fma_chains_avx2;
+#endif
+  double total = 0;
+  // Every thread runs short chunks of the loop for `seconds` on its own
+  // clock and keeps its fastest chunk, so a time slice lost to another
+  // process does not lower the estimate; the threads' rates add.
+#pragma omp parallel for num_threads(threads) schedule(static, 1) reduction(+ : total) if (threads > 1)
+  for (int t = 0; t < threads; ++t) {
+    using clock = std::chrono::steady_clock;
+    float sink = 0;
+    const long chunk = 1 << 14;
+    double flops = chains(4 * chunk, &sink) * chunk;  // warm up
+    double best = 1e30;
+    const auto start = clock::now();
+    for (;;) {
+      const auto t0 = clock::now();
+      chains(chunk, &sink);
+      const auto t1 = clock::now();
+      const double dt = std::chrono::duration<double>(t1 - t0).count();
+      if (dt > 0 && dt < best) best = dt;
+      if (std::chrono::duration<double>(t1 - start).count() >= seconds) break;
+    }
+    total += flops / best * 1e-9 + (sink == 12345.f ? 1e-30 : 0.0);
+  }
+  return total;
+}
+
+#define ENTRENA_INSTANTIATE(T)                                                                \
+  template void gemm<T>(Trans, Trans, index_t, index_t, index_t, T, const T*, index_t,       \
+                        const T*, index_t, T, T*, index_t);                                   \
+  template void gemm_fused<T>(Trans, Trans, index_t, index_t, index_t, T, const T*, index_t, \
+                              const T*, index_t, T, T*, index_t, const T*, bool);
+ENTRENA_INSTANTIATE(float)
+ENTRENA_INSTANTIATE(double)
+#undef ENTRENA_INSTANTIATE
 
 }  // namespace entrena

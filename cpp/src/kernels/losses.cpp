@@ -2,50 +2,285 @@
 
 #include <cmath>
 
+#include "entrena/parallel.hpp"
+
 namespace entrena {
 
 namespace {
-// log(sum(exp(row))) computed stably; also returns the row maximum.
+
+// 1/count for the mean, 1 for the sum.
 template <class T>
-T row_logsumexp(const T* row, index_t c, T& m) {
-  m = row[0];
-  for (index_t j = 1; j < c; ++j) m = row[j] > m ? row[j] : m;
-  T s = T(0);
-  for (index_t j = 0; j < c; ++j) s += std::exp(row[j] - m);
-  return m + std::log(s);
+T grad_scale(Reduction red, index_t count) {
+  return red == Reduction::Mean ? T(1) / static_cast<T>(count > 0 ? count : 1) : T(1);
 }
-}  // namespace
+
+// red_i f(p_i, t_i): summed in index order in double, then divided for the mean.
+template <class T, class F>
+T reduce_elementwise(const T* p, const T* t, index_t n, Reduction red, F f) {
+  double total = 0.0;
+  for (index_t i = 0; i < n; ++i) total += static_cast<double>(f(p[i], t[i]));
+  if (red == Reduction::Mean) total = n > 0 ? total / static_cast<double>(n) : 0.0;
+  return static_cast<T>(total);
+}
+
+// g_i = f(p_i, t_i) s; independent elements, any thread count.
+template <class T, class F>
+void grad_elementwise(const T* p, const T* t, T* g, index_t n, Reduction red, F f) {
+  const T s = grad_scale<T>(red, n);
+  const int nt = threads_for(static_cast<double>(n) * 8);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (index_t i = 0; i < n; ++i) g[i] = f(p[i], t[i]) * s;
+}
+
+// max(v, 0) and max(v, -100) that keep NaN (std::fmax would drop it).
+template <class T>
+T relu(T v) {
+  return v < T(0) ? T(0) : v;
+}
+template <class T>
+T clamp_log(T v) {
+  return v < T(-100) ? T(-100) : v;
+}
 
 template <class T>
-T softmax_cross_entropy_forward(const T* logits, const T* labels, index_t n, index_t c) {
-  // Rows are summed in ascending order (double accumulator): deterministic.
+T sigmoid(T z) {
+  const T e = std::exp(-std::fabs(z));
+  return z >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+}
+
+// Row maximum m and ls = log sum_j exp(z_j - m), so that
+// -log softmax(z)_j = ls - (z_j - m).
+template <class T>
+void row_logsumexp(const T* z, index_t c, T& m, T& ls) {
+  m = z[0];
+  for (index_t j = 1; j < c; ++j) m = z[j] > m ? z[j] : m;
+  T s = T(0);
+  for (index_t j = 0; j < c; ++j) s += std::exp(z[j] - m);
+  ls = std::log(s);
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ regression
+template <class T>
+T mse_forward(const T* pred, const T* target, index_t n, Reduction red) {
+  return reduce_elementwise(pred, target, n, red, [](T p, T t) { return (p - t) * (p - t); });
+}
+template <class T>
+void mse_backward(const T* pred, const T* target, T* grad, index_t n, Reduction red) {
+  grad_elementwise(pred, target, grad, n, red, [](T p, T t) { return T(2) * (p - t); });
+}
+
+template <class T>
+T half_mse_forward(const T* pred, const T* target, index_t n, Reduction red) {
+  return reduce_elementwise(pred, target, n, red,
+                            [](T p, T t) { return T(0.5) * (p - t) * (p - t); });
+}
+template <class T>
+void half_mse_backward(const T* pred, const T* target, T* grad, index_t n, Reduction red) {
+  grad_elementwise(pred, target, grad, n, red, [](T p, T t) { return p - t; });
+}
+
+template <class T>
+T mae_forward(const T* pred, const T* target, index_t n, Reduction red) {
+  return reduce_elementwise(pred, target, n, red, [](T p, T t) { return std::fabs(p - t); });
+}
+template <class T>
+void mae_backward(const T* pred, const T* target, T* grad, index_t n, Reduction red) {
+  grad_elementwise(pred, target, grad, n, red, [](T p, T t) {
+    const T d = p - t;
+    return d > T(0) ? T(1) : (d < T(0) ? T(-1) : T(0));
+  });
+}
+
+template <class T>
+T huber_forward(const T* pred, const T* target, index_t n, T delta, Reduction red) {
+  return reduce_elementwise(pred, target, n, red, [delta](T p, T t) {
+    const T a = std::fabs(p - t);
+    return a < delta ? T(0.5) * a * a : delta * (a - T(0.5) * delta);
+  });
+}
+template <class T>
+void huber_backward(const T* pred, const T* target, T* grad, index_t n, T delta, Reduction red) {
+  grad_elementwise(pred, target, grad, n, red, [delta](T p, T t) {
+    const T d = p - t;
+    return d < -delta ? -delta : (d > delta ? delta : d);
+  });
+}
+
+// -------------------------------------------------------- classification
+template <class T>
+T bce_forward(const T* prob, const T* target, index_t n, Reduction red) {
+  return reduce_elementwise(prob, target, n, red, [](T p, T t) {
+    // log(1 - p) as log1p(-p): exact for small p. Both logs clamped at -100.
+    const T lp = clamp_log(std::log(p));
+    const T lq = clamp_log(std::log1p(-p));
+    return -(t * lp + (T(1) - t) * lq);
+  });
+}
+template <class T>
+void bce_backward(const T* prob, const T* target, T* grad, index_t n, Reduction red) {
+  grad_elementwise(prob, target, grad, n, red, [](T p, T t) {
+    return (p - t) / std::fmax((T(1) - p) * p, T(1e-12));
+  });
+}
+
+template <class T>
+T bce_with_logits_forward(const T* logits, const T* target, index_t n, Reduction red) {
+  return reduce_elementwise(logits, target, n, red, [](T z, T t) {
+    return std::fmax(z, T(0)) - z * t + std::log1p(std::exp(-std::fabs(z)));
+  });
+}
+template <class T>
+void bce_with_logits_backward(const T* logits, const T* target, T* grad, index_t n,
+                              Reduction red) {
+  grad_elementwise(logits, target, grad, n, red, [](T z, T t) { return sigmoid(z) - t; });
+}
+
+template <class T>
+T hinge_forward(const T* pred, const T* target, index_t n, Reduction red) {
+  return reduce_elementwise(pred, target, n, red,
+                            [](T p, T t) { return relu(T(1) - t * p); });
+}
+template <class T>
+void hinge_backward(const T* pred, const T* target, T* grad, index_t n, Reduction red) {
+  grad_elementwise(pred, target, grad, n, red,
+                   [](T p, T t) { return T(1) - t * p > T(0) ? -t : T(0); });
+}
+
+template <class T>
+T cross_entropy_forward(const T* logits, const T* target, index_t rows, index_t c,
+                        index_t target_width, T label_smoothing, Reduction red) {
+  const T eps = label_smoothing, uniform = label_smoothing / static_cast<T>(c);
   double total = 0.0;
-  for (index_t i = 0; i < n; ++i) {
-    const T* row = logits + i * c;
-    T m;
-    const T lse = row_logsumexp(row, c, m);
-    total += static_cast<double>(lse - row[static_cast<index_t>(labels[i])]);
+  for (index_t i = 0; i < rows; ++i) {
+    const T* z = logits + i * c;
+    T m, ls;
+    row_logsumexp(z, c, m, ls);
+    double li = 0.0;
+    if (target_width == 1) {
+      const index_t y = static_cast<index_t>(target[i]);
+      li = static_cast<double>((T(1) - eps) * (ls - (z[y] - m)));
+      if (eps != T(0)) {
+        double all = 0.0;
+        for (index_t j = 0; j < c; ++j) all += static_cast<double>(ls - (z[j] - m));
+        li += static_cast<double>(uniform) * all;
+      }
+    } else {
+      const T* t = target + i * c;
+      for (index_t j = 0; j < c; ++j) {
+        const T q = (T(1) - eps) * t[j] + uniform;
+        li += static_cast<double>(q * (ls - (z[j] - m)));
+      }
+    }
+    total += li;
   }
-  return n > 0 ? static_cast<T>(total / static_cast<double>(n)) : T(0);
+  if (red == Reduction::Mean) total = rows > 0 ? total / static_cast<double>(rows) : 0.0;
+  return static_cast<T>(total);
+}
+
+template <class T>
+void cross_entropy_backward(const T* logits, const T* target, T* grad, index_t rows, index_t c,
+                            index_t target_width, T label_smoothing, Reduction red) {
+  const T s = grad_scale<T>(red, rows);
+  const T eps = label_smoothing, uniform = label_smoothing / static_cast<T>(c);
+  const int nt = threads_for(static_cast<double>(rows) * static_cast<double>(c) * 24);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (index_t i = 0; i < rows; ++i) {
+    const T* z = logits + i * c;
+    T* g = grad + i * c;
+    T m, ls;
+    row_logsumexp(z, c, m, ls);
+    if (target_width == 1) {
+      // sum_j q_j = 1
+      for (index_t j = 0; j < c; ++j) g[j] = (std::exp((z[j] - m) - ls) - uniform) * s;
+      g[static_cast<index_t>(target[i])] -= (T(1) - eps) * s;
+    } else {
+      const T* t = target + i * c;
+      T qsum = T(0);
+      for (index_t j = 0; j < c; ++j) qsum += (T(1) - eps) * t[j] + uniform;
+      for (index_t j = 0; j < c; ++j) {
+        const T q = (T(1) - eps) * t[j] + uniform;
+        g[j] = (std::exp((z[j] - m) - ls) * qsum - q) * s;
+      }
+    }
+  }
+}
+
+template <class T>
+T multi_margin_forward(const T* scores, const T* labels, index_t rows, index_t c, T margin,
+                       Reduction red) {
+  double total = 0.0;
+  for (index_t i = 0; i < rows; ++i) {
+    const T* z = scores + i * c;
+    const index_t y = static_cast<index_t>(labels[i]);
+    double li = 0.0;
+    for (index_t j = 0; j < c; ++j)
+      if (j != y) li += static_cast<double>(relu(margin - z[y] + z[j]));
+    total += li / static_cast<double>(c);
+  }
+  if (red == Reduction::Mean) total = rows > 0 ? total / static_cast<double>(rows) : 0.0;
+  return static_cast<T>(total);
+}
+
+template <class T>
+void multi_margin_backward(const T* scores, const T* labels, T* grad, index_t rows, index_t c,
+                           T margin, Reduction red) {
+  const T s = grad_scale<T>(red, rows) / static_cast<T>(c);
+  const int nt = threads_for(static_cast<double>(rows) * static_cast<double>(c) * 4);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (index_t i = 0; i < rows; ++i) {
+    const T* z = scores + i * c;
+    T* g = grad + i * c;
+    const index_t y = static_cast<index_t>(labels[i]);
+    index_t active = 0;
+    for (index_t j = 0; j < c; ++j) {
+      const bool on = j != y && margin - z[y] + z[j] > T(0);
+      g[j] = on ? s : T(0);
+      active += on ? 1 : 0;
+    }
+    g[y] = -static_cast<T>(active) * s;
+  }
+}
+
+// ------------------------------------------------------- earlier interface
+template <class T>
+T softmax_cross_entropy_forward(const T* logits, const T* labels, index_t n, index_t c) {
+  return cross_entropy_forward(logits, labels, n, c, index_t(1), T(0), Reduction::Mean);
 }
 
 template <class T>
 void softmax_cross_entropy_backward(const T* logits, const T* labels, T* grad, index_t n,
                                     index_t c, T scale) {
-  for (index_t i = 0; i < n; ++i) {
-    const T* row = logits + i * c;
-    T* g = grad + i * c;
-    T m;
-    const T lse = row_logsumexp(row, c, m);
-    for (index_t j = 0; j < c; ++j) g[j] = std::exp(row[j] - lse) * scale;
-    g[static_cast<index_t>(labels[i])] -= scale;
-  }
+  cross_entropy_backward(logits, labels, grad, n, c, index_t(1), T(0), Reduction::Sum);
+  if (scale != T(1))
+    for (index_t k = 0; k < n * c; ++k) grad[k] *= scale;
 }
 
-#define ENTRENA_INSTANTIATE(T)                                                              \
-  template T softmax_cross_entropy_forward<T>(const T*, const T*, index_t, index_t);        \
-  template void softmax_cross_entropy_backward<T>(const T*, const T*, T*, index_t, index_t, \
-                                                  T);
+#define ENTRENA_INSTANTIATE(T)                                                                  \
+  template T mse_forward<T>(const T*, const T*, index_t, Reduction);                            \
+  template void mse_backward<T>(const T*, const T*, T*, index_t, Reduction);                    \
+  template T half_mse_forward<T>(const T*, const T*, index_t, Reduction);                       \
+  template void half_mse_backward<T>(const T*, const T*, T*, index_t, Reduction);               \
+  template T mae_forward<T>(const T*, const T*, index_t, Reduction);                            \
+  template void mae_backward<T>(const T*, const T*, T*, index_t, Reduction);                    \
+  template T huber_forward<T>(const T*, const T*, index_t, T, Reduction);                       \
+  template void huber_backward<T>(const T*, const T*, T*, index_t, T, Reduction);               \
+  template T bce_forward<T>(const T*, const T*, index_t, Reduction);                            \
+  template void bce_backward<T>(const T*, const T*, T*, index_t, Reduction);                    \
+  template T bce_with_logits_forward<T>(const T*, const T*, index_t, Reduction);                \
+  template void bce_with_logits_backward<T>(const T*, const T*, T*, index_t, Reduction);        \
+  template T hinge_forward<T>(const T*, const T*, index_t, Reduction);                          \
+  template void hinge_backward<T>(const T*, const T*, T*, index_t, Reduction);                  \
+  template T cross_entropy_forward<T>(const T*, const T*, index_t, index_t, index_t, T,         \
+                                      Reduction);                                               \
+  template void cross_entropy_backward<T>(const T*, const T*, T*, index_t, index_t, index_t, T, \
+                                          Reduction);                                           \
+  template T multi_margin_forward<T>(const T*, const T*, index_t, index_t, T, Reduction);        \
+  template void multi_margin_backward<T>(const T*, const T*, T*, index_t, index_t, T,           \
+                                         Reduction);                                            \
+  template T softmax_cross_entropy_forward<T>(const T*, const T*, index_t, index_t);            \
+  template void softmax_cross_entropy_backward<T>(const T*, const T*, T*, index_t, index_t, T);
 ENTRENA_INSTANTIATE(float)
 ENTRENA_INSTANTIATE(double)
 #undef ENTRENA_INSTANTIATE

@@ -42,6 +42,10 @@ std::string Initializer::name() const {
   return "?";
 }
 
+Json Initializer::config() const {
+  return Json::object({{"name", name()}, {"a", a}, {"b", b}});
+}
+
 template <class T>
 void Initializer::fill(T* p, index_t count, index_t fan_in, index_t fan_out, Rng& rng) const {
   const double fi = static_cast<double>(fan_in < 1 ? 1 : fan_in);
@@ -87,6 +91,16 @@ Dense<T>::Dense(index_t units, bool use_bias, Initializer kernel_init, Initializ
 
 template <class T>
 Dense<T>::~Dense() = default;
+
+template <class T>
+Json Dense<T>::config() const {
+  return Json::object({{"type", "Dense"},
+                       {"units", units_},
+                       {"use_bias", use_bias_},
+                       {"activation", act_ ? act_->config() : Json()},
+                       {"kernel_init", kernel_init_.config()},
+                       {"bias_init", bias_init_.config()}});
+}
 
 template <class T>
 Shape Dense<T>::build(const Shape& input_shape) {

@@ -1,24 +1,178 @@
 #include "entrena/nn/loss.hpp"
 
+#include <cmath>
+
 #include "entrena/kernels/losses.hpp"
 
 namespace entrena {
 
+Reduction reduction_from_name(const std::string& name) {
+  if (name == "mean") return Reduction::Mean;
+  if (name == "sum") return Reduction::Sum;
+  throw ValueError(cat("reduction: expected 'mean' or 'sum', got '", name, "'"));
+}
+
+std::string reduction_name(Reduction r) { return r == Reduction::Sum ? "sum" : "mean"; }
+
+namespace {
+// Throws unless every target value satisfies ok(v); `want` describes them.
+template <class T, class Ok>
+void check_values(const T* target, index_t count, index_t width, const char* loss,
+                  const char* want, Ok ok) {
+  for (index_t k = 0; k < count; ++k)
+    if (!ok(target[k]))
+      throw ValueError(cat("y: ", loss, " expected ", want, ", got ", target[k], " at row ",
+                           k / (width > 0 ? width : 1)));
+}
+
+// Class indices: integral values in [0, c).
+template <class T>
+void check_class_indices(const T* target, index_t n, index_t c, const char* loss) {
+  for (index_t i = 0; i < n; ++i) {
+    const T v = target[i];
+    if (!(v >= T(0) && v < static_cast<T>(c) && v == std::floor(v)))
+      throw ValueError(cat("y: ", loss, " expected class indices in [0, ", c, "), got ", v,
+                           " at row ", i));
+  }
+}
+}  // namespace
+
+// ------------------------------------------------------- element-wise base
+template <class T>
+void ElementwiseLoss<T>::check_target(index_t width, index_t target_width) const {
+  if (target_width != width)
+    throw ValueError(cat(this->name(), ": expected targets of the output's shape (n, ", width,
+                         ")", width == 1 ? " or (n,)" : "", ", got targets of width ",
+                         target_width));
+}
+
+template <class T>
+void ElementwiseLoss<T>::check_target_values(const T* target, index_t n, index_t width,
+                                             index_t target_width) const {
+  check_target(width, target_width);
+  const std::string nm = this->name();
+  check_values(target, n * width, width, nm.c_str(), "finite values",
+               [](T v) { return std::isfinite(v); });
+}
+
+#define ENTRENA_ELEMENTWISE(Class, kernel)                                                    \
+  template <class T>                                                                          \
+  T Class<T>::forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) { \
+    this->check_target(width, tw);                                                            \
+    return kernel##_forward(pred, target, n * width, this->red_);                             \
+  }                                                                                           \
+  template <class T>                                                                          \
+  void Class<T>::backward(const T* pred, const T* target, T* grad, index_t n, index_t width,  \
+                          index_t tw) {                                                       \
+    this->check_target(width, tw);                                                            \
+    kernel##_backward(pred, target, grad, n * width, this->red_);                             \
+  }
+ENTRENA_ELEMENTWISE(MeanSquaredError, mse)
+ENTRENA_ELEMENTWISE(HalfMeanSquaredError, half_mse)
+ENTRENA_ELEMENTWISE(MeanAbsoluteError, mae)
+ENTRENA_ELEMENTWISE(BinaryCrossEntropyWithLogits, bce_with_logits)
+ENTRENA_ELEMENTWISE(Hinge, hinge)
+#undef ENTRENA_ELEMENTWISE
+
+// ----------------------------------------------------------------- Huber
+template <class T>
+Huber<T>::Huber(double delta, Reduction r) : ElementwiseLoss<T>(r), delta_(delta) {
+  if (!(delta > 0.0) || !std::isfinite(delta))
+    throw ValueError(cat("delta: expected a finite number > 0, got ", delta));
+}
+
+template <class T>
+T Huber<T>::forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) {
+  this->check_target(width, tw);
+  return huber_forward(pred, target, n * width, static_cast<T>(delta_), this->red_);
+}
+
+template <class T>
+void Huber<T>::backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
+                        index_t tw) {
+  this->check_target(width, tw);
+  huber_backward(pred, target, grad, n * width, static_cast<T>(delta_), this->red_);
+}
+
+// ------------------------------------------------------------------- BCE
+template <class T>
+void BinaryCrossEntropy<T>::check_target_values(const T* target, index_t n, index_t width,
+                                                index_t target_width) const {
+  this->check_target(width, target_width);
+  check_values(target, n * width, width, "binary_crossentropy", "targets in [0, 1]",
+               [](T v) { return v >= T(0) && v <= T(1); });
+}
+
+namespace {
+// BCE needs probabilities; NaN passes (the loss is then NaN, as for any loss).
+template <class T>
+void check_probabilities(const T* p, index_t count, index_t width) {
+  for (index_t k = 0; k < count; ++k)
+    if (p[k] < T(0) || p[k] > T(1))
+      throw ValueError(cat("output: binary_crossentropy expected probabilities in [0, 1] (e.g. a "
+                           "sigmoid output), got ", p[k], " at row ", k / (width > 0 ? width : 1),
+                           "; for raw scores use binary_crossentropy_with_logits"));
+}
+}  // namespace
+
+template <class T>
+T BinaryCrossEntropy<T>::forward(const T* pred, const T* target, index_t n, index_t width,
+                                 index_t tw) {
+  this->check_target(width, tw);
+  check_probabilities(pred, n * width, width);
+  return bce_forward(pred, target, n * width, this->red_);
+}
+
+template <class T>
+void BinaryCrossEntropy<T>::backward(const T* pred, const T* target, T* grad, index_t n,
+                                     index_t width, index_t tw) {
+  this->check_target(width, tw);
+  check_probabilities(pred, n * width, width);
+  bce_backward(pred, target, grad, n * width, this->red_);
+}
+
+template <class T>
+void BinaryCrossEntropyWithLogits<T>::check_target_values(const T* target, index_t n,
+                                                          index_t width,
+                                                          index_t target_width) const {
+  this->check_target(width, target_width);
+  check_values(target, n * width, width, "binary_crossentropy_with_logits", "targets in [0, 1]",
+               [](T v) { return v >= T(0) && v <= T(1); });
+}
+
+template <class T>
+void Hinge<T>::check_target_values(const T* target, index_t n, index_t width,
+                                   index_t target_width) const {
+  this->check_target(width, target_width);
+  check_values(target, n * width, width, "hinge", "targets -1 or +1",
+               [](T v) { return v == T(-1) || v == T(1); });
+}
+
+// ---------------------------------------------------- SoftmaxCrossEntropy
+template <class T>
+SoftmaxCrossEntropy<T>::SoftmaxCrossEntropy(double label_smoothing, Reduction r)
+    : smoothing_(label_smoothing), red_(r) {
+  if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
+    throw ValueError(cat("label_smoothing: expected a number in [0, 1], got ", label_smoothing));
+}
+
 template <class T>
 void SoftmaxCrossEntropy<T>::check_target(index_t width, index_t target_width) const {
-  if (target_width != 1)
-    throw ValueError(cat("categorical_crossentropy: expected class-index targets of shape (n,), "
-                         "got targets of width ", target_width, " for ", width, " classes"));
+  if (target_width != 1 && target_width != width)
+    throw ValueError(cat("categorical_crossentropy: expected class-index targets of shape (n,) "
+                         "or probability rows of shape (n, ", width, "), got targets of width ",
+                         target_width, " for ", width, " classes"));
 }
 
 template <class T>
 void SoftmaxCrossEntropy<T>::check_target_values(const T* target, index_t n, index_t width,
                                                  index_t target_width) const {
   check_target(width, target_width);
-  for (index_t i = 0; i < n; ++i) {
-    const T v = target[i];
-    if (!(v >= T(0) && v < static_cast<T>(width) && v == static_cast<T>(static_cast<index_t>(v))))
-      throw ValueError(cat("y: expected class indices in [0, ", width, "), got ", v, " at row ", i));
+  if (target_width == 1) {
+    check_class_indices(target, n, width, "categorical_crossentropy");
+  } else {
+    check_values(target, n * width, width, "categorical_crossentropy",
+                 "class probabilities in [0, 1]", [](T v) { return v >= T(0) && v <= T(1); });
   }
 }
 
@@ -26,17 +180,66 @@ template <class T>
 T SoftmaxCrossEntropy<T>::forward(const T* pred, const T* target, index_t n, index_t width,
                                   index_t target_width) {
   check_target(width, target_width);
-  return softmax_cross_entropy_forward(pred, target, n, width);
+  return cross_entropy_forward(pred, target, n, width, target_width, static_cast<T>(smoothing_),
+                               red_);
 }
 
 template <class T>
 void SoftmaxCrossEntropy<T>::backward(const T* pred, const T* target, T* grad, index_t n,
                                       index_t width, index_t target_width) {
   check_target(width, target_width);
-  softmax_cross_entropy_backward(pred, target, grad, n, width, T(1) / static_cast<T>(n));
+  cross_entropy_backward(pred, target, grad, n, width, target_width, static_cast<T>(smoothing_),
+                         red_);
 }
 
-template class SoftmaxCrossEntropy<float>;
-template class SoftmaxCrossEntropy<double>;
+// ------------------------------------------------------ MultiMarginHinge
+template <class T>
+MultiMarginHinge<T>::MultiMarginHinge(double margin, Reduction r) : margin_(margin), red_(r) {
+  if (!(margin > 0.0) || !std::isfinite(margin))
+    throw ValueError(cat("margin: expected a finite number > 0, got ", margin));
+}
+
+template <class T>
+void MultiMarginHinge<T>::check_target(index_t width, index_t target_width) const {
+  if (target_width != 1)
+    throw ValueError(cat("multiclass_hinge: expected class-index targets of shape (n,), got "
+                         "targets of width ", target_width, " for ", width, " classes"));
+}
+
+template <class T>
+void MultiMarginHinge<T>::check_target_values(const T* target, index_t n, index_t width,
+                                              index_t target_width) const {
+  check_target(width, target_width);
+  check_class_indices(target, n, width, "multiclass_hinge");
+}
+
+template <class T>
+T MultiMarginHinge<T>::forward(const T* pred, const T* target, index_t n, index_t width,
+                               index_t target_width) {
+  check_target(width, target_width);
+  return multi_margin_forward(pred, target, n, width, static_cast<T>(margin_), red_);
+}
+
+template <class T>
+void MultiMarginHinge<T>::backward(const T* pred, const T* target, T* grad, index_t n,
+                                   index_t width, index_t target_width) {
+  check_target(width, target_width);
+  multi_margin_backward(pred, target, grad, n, width, static_cast<T>(margin_), red_);
+}
+
+#define ENTRENA_INSTANTIATE(T)                     \
+  template class ElementwiseLoss<T>;               \
+  template class MeanSquaredError<T>;              \
+  template class HalfMeanSquaredError<T>;          \
+  template class MeanAbsoluteError<T>;             \
+  template class Huber<T>;                         \
+  template class BinaryCrossEntropy<T>;            \
+  template class BinaryCrossEntropyWithLogits<T>;  \
+  template class Hinge<T>;                         \
+  template class SoftmaxCrossEntropy<T>;           \
+  template class MultiMarginHinge<T>;
+ENTRENA_INSTANTIATE(float)
+ENTRENA_INSTANTIATE(double)
+#undef ENTRENA_INSTANTIATE
 
 }  // namespace entrena

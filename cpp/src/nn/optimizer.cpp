@@ -2,9 +2,29 @@
 
 #include <cmath>
 
-#include "entrena/kernels/optimizers.hpp"
-
 namespace entrena {
+
+namespace {
+
+// Argument checks shared by the constructors; messages name the optimizer
+// and the argument, and say what was expected and what was given.
+void check_at_least(const char* who, const char* what, double v, double lo) {
+  if (!(v >= lo) || !std::isfinite(v))
+    throw ValueError(cat(who, ": ", what, " must be a finite number >= ", lo, ", got ", v));
+}
+void check_positive(const char* who, const char* what, double v) {
+  if (!(v > 0.0) || !std::isfinite(v))
+    throw ValueError(cat(who, ": ", what, " must be a finite number > 0, got ", v));
+}
+void check_unit(const char* who, const char* what, double v, bool closed_top) {
+  const bool ok = v >= 0.0 && (closed_top ? v <= 1.0 : v < 1.0);
+  if (!ok)
+    throw ValueError(cat(who, ": ", what, " must be in [0, 1", closed_top ? "]" : ")", ", got ", v));
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------- base
 
 template <class T>
 void Optimizer<T>::check_lr(const std::string& who, double lr) {
@@ -19,20 +39,203 @@ void Optimizer<T>::set_lr(double lr) {
 }
 
 template <class T>
-SGD<T>::SGD(double lr, double weight_decay) : Optimizer<T>("sgd", lr), weight_decay_(weight_decay) {
-  if (!(weight_decay >= 0.0))
-    throw ValueError(cat("sgd: weight_decay must be >= 0, got ", weight_decay));
+void Optimizer<T>::set_steps(index_t steps) {
+  if (steps < 0) throw ValueError(cat(name(), ": steps must be >= 0, got ", steps));
+  steps_ = steps;
 }
 
 template <class T>
-void SGD<T>::step(T* p, const T* grad, index_t n) {
-  sgd_step(p, grad, n, static_cast<T>(this->lr_), static_cast<T>(weight_decay_));
-  ++this->steps_;
+void Optimizer<T>::set_clip_norm(double max_norm) {
+  check_at_least(name().c_str(), "clip_norm", max_norm, 0.0);
+  clip_norm_ = max_norm;
 }
 
-template class Optimizer<float>;
-template class Optimizer<double>;
-template class SGD<float>;
-template class SGD<double>;
+template <class T>
+void Optimizer<T>::set_clip_value(double clip_value) {
+  check_at_least(name().c_str(), "clip_value", clip_value, 0.0);
+  clip_value_ = clip_value;
+}
+
+template <class T>
+void Optimizer<T>::init_state(index_t n) {
+  if (n < 1) throw ValueError(cat(name(), ": the number of parameters must be >= 1, got ", n));
+  if (state_n_ == n) return;
+  if (state_n_ != 0)
+    throw ValueError(cat(name(), ": expected ", state_n_,
+                         " parameters (the optimizer state is sized for them), got ", n,
+                         "; use one optimizer per model"));
+  allocate(n);
+  state_n_ = n;
+}
+
+template <class T>
+std::vector<StateBuffer<T>> Optimizer<T>::state() {
+  std::vector<StateBuffer<T>> out;
+  if (state_n_ > 0) list_state(out);
+  return out;
+}
+
+template <class T>
+void Optimizer<T>::step(T* p, T* grad, index_t n) {
+  if (n < 0) throw ValueError(cat(name(), ": the number of parameters must be >= 0, got ", n));
+  if (n == 0) {  // a model without parameters: nothing to update
+    ++steps_;
+    return;
+  }
+  init_state(n);
+  // Value first, then norm: the norm is that of the gradient actually used.
+  if (clip_value_ > 0.0) clip_grad_value(grad, n, clip_value_);
+  if (clip_norm_ > 0.0) last_grad_norm_ = clip_grad_norm(grad, n, clip_norm_);
+  update(p, grad, n);
+  ++steps_;
+}
+
+// -------------------------------------------------------------------- SGD
+
+template <class T>
+SGD<T>::SGD(double lr, double momentum, double dampening, double weight_decay, bool nesterov)
+    : Optimizer<T>("sgd", lr) {
+  check_at_least("sgd", "momentum", momentum, 0.0);
+  check_unit("sgd", "dampening", dampening, true);
+  check_at_least("sgd", "weight_decay", weight_decay, 0.0);
+  if (nesterov && (momentum <= 0.0 || dampening != 0.0))
+    throw ValueError(cat("sgd: nesterov=True needs momentum > 0 and dampening = 0, got momentum = ",
+                         momentum, ", dampening = ", dampening));
+  c_ = SgdConfig{lr, momentum, dampening, weight_decay, nesterov};
+}
+
+template <class T>
+void SGD<T>::allocate(index_t n) {
+  if (c_.momentum != 0.0) momentum_.resize(n);
+}
+
+template <class T>
+void SGD<T>::list_state(std::vector<StateBuffer<T>>& out) {
+  if (c_.momentum != 0.0) out.push_back({"momentum_buffer", momentum_.data(), momentum_.size()});
+}
+
+template <class T>
+void SGD<T>::update(T* p, const T* grad, index_t n) {
+  SgdConfig c = c_;
+  c.lr = this->lr_;
+  // PyTorch creates the buffer as a copy of g at the first step.
+  sgd_step(p, grad, momentum_.data(), n, c, this->steps_ == 0);
+}
+
+// ------------------------------------------------------------- Adam, AdamW
+
+template <class T>
+Adam<T>::Adam(double lr, double beta1, double beta2, double eps, double weight_decay, bool amsgrad)
+    : Adam("adam", lr, beta1, beta2, eps, weight_decay, amsgrad, false) {}
+
+template <class T>
+Adam<T>::Adam(const char* who, double lr, double beta1, double beta2, double eps,
+              double weight_decay, bool amsgrad, bool decoupled)
+    : Optimizer<T>(who, lr) {
+  check_unit(who, "beta1 (betas[0])", beta1, false);
+  check_unit(who, "beta2 (betas[1])", beta2, false);
+  check_positive(who, "eps", eps);
+  check_at_least(who, "weight_decay", weight_decay, 0.0);
+  c_ = AdamConfig{lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled};
+}
+
+template <class T>
+void Adam<T>::allocate(index_t n) {
+  exp_avg_.resize(n);
+  exp_avg_sq_.resize(n);
+  if (c_.amsgrad) max_exp_avg_sq_.resize(n);
+}
+
+template <class T>
+void Adam<T>::list_state(std::vector<StateBuffer<T>>& out) {
+  out.push_back({"exp_avg", exp_avg_.data(), exp_avg_.size()});
+  out.push_back({"exp_avg_sq", exp_avg_sq_.data(), exp_avg_sq_.size()});
+  if (c_.amsgrad) out.push_back({"max_exp_avg_sq", max_exp_avg_sq_.data(), max_exp_avg_sq_.size()});
+}
+
+template <class T>
+void Adam<T>::update(T* p, const T* grad, index_t n) {
+  AdamConfig c = c_;
+  c.lr = this->lr_;
+  adam_step(p, grad, exp_avg_.data(), exp_avg_sq_.data(), max_exp_avg_sq_.data(), n, c,
+            this->steps_ + 1);
+}
+
+// ---------------------------------------------------------------- RMSprop
+
+template <class T>
+RMSprop<T>::RMSprop(double lr, double alpha, double eps, double weight_decay, double momentum,
+                    bool centered)
+    : Optimizer<T>("rmsprop", lr) {
+  check_unit("rmsprop", "alpha", alpha, true);
+  check_positive("rmsprop", "eps", eps);
+  check_at_least("rmsprop", "weight_decay", weight_decay, 0.0);
+  check_at_least("rmsprop", "momentum", momentum, 0.0);
+  c_ = RmspropConfig{lr, alpha, eps, weight_decay, momentum, centered};
+}
+
+template <class T>
+void RMSprop<T>::allocate(index_t n) {
+  square_avg_.resize(n);
+  if (c_.centered) grad_avg_.resize(n);
+  if (c_.momentum > 0.0) momentum_.resize(n);
+}
+
+template <class T>
+void RMSprop<T>::list_state(std::vector<StateBuffer<T>>& out) {
+  out.push_back({"square_avg", square_avg_.data(), square_avg_.size()});
+  if (c_.momentum > 0.0) out.push_back({"momentum_buffer", momentum_.data(), momentum_.size()});
+  if (c_.centered) out.push_back({"grad_avg", grad_avg_.data(), grad_avg_.size()});
+}
+
+template <class T>
+void RMSprop<T>::update(T* p, const T* grad, index_t n) {
+  RmspropConfig c = c_;
+  c.lr = this->lr_;
+  rmsprop_step(p, grad, square_avg_.data(), grad_avg_.data(), momentum_.data(), n, c);
+}
+
+// ---------------------------------------------------------------- Adagrad
+
+template <class T>
+Adagrad<T>::Adagrad(double lr, double lr_decay, double weight_decay,
+                    double initial_accumulator_value, double eps)
+    : Optimizer<T>("adagrad", lr) {
+  check_at_least("adagrad", "lr_decay", lr_decay, 0.0);
+  check_at_least("adagrad", "weight_decay", weight_decay, 0.0);
+  check_at_least("adagrad", "initial_accumulator_value", initial_accumulator_value, 0.0);
+  check_positive("adagrad", "eps", eps);
+  c_ = AdagradConfig{lr, lr_decay, weight_decay, initial_accumulator_value, eps};
+}
+
+template <class T>
+void Adagrad<T>::allocate(index_t n) {
+  sum_.resize(n);
+  const T init = static_cast<T>(c_.initial_accumulator_value);
+  for (index_t i = 0; i < n; ++i) sum_[i] = init;
+}
+
+template <class T>
+void Adagrad<T>::list_state(std::vector<StateBuffer<T>>& out) {
+  out.push_back({"sum", sum_.data(), sum_.size()});
+}
+
+template <class T>
+void Adagrad<T>::update(T* p, const T* grad, index_t n) {
+  AdagradConfig c = c_;
+  c.lr = this->lr_;
+  adagrad_step(p, grad, sum_.data(), n, c, this->steps_ + 1);
+}
+
+#define ENTRENA_OPTIMIZERS(T)  \
+  template class Optimizer<T>; \
+  template class SGD<T>;       \
+  template class Adam<T>;      \
+  template class AdamW<T>;     \
+  template class RMSprop<T>;   \
+  template class Adagrad<T>;
+ENTRENA_OPTIMIZERS(float)
+ENTRENA_OPTIMIZERS(double)
+#undef ENTRENA_OPTIMIZERS
 
 }  // namespace entrena

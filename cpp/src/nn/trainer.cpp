@@ -1,6 +1,7 @@
 #include "entrena/nn/trainer.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 namespace entrena {
@@ -51,6 +52,11 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
 
     const T* out = model.forward(xb.data(), b, true);
     const T l = loss.forward(out, yb.data(), b, out_w, target_width);
+    if (!std::isfinite(static_cast<double>(l))) {
+      st.nonfinite_batch = bi;
+      st.nonfinite_loss = static_cast<double>(l);
+      break;
+    }
     loss.backward(out, yb.data(), grad.data(), b, out_w, target_width);
     model.zero_grad();
     model.backward(grad.data());

@@ -12,10 +12,13 @@ def gemm(A, B, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, C=None):
     return out
 
 
-def dense_forward(x, W, b=None):
-    """x: (n, in), W: (in, out), b: (out,) -> y = x·W + b: (n, out)."""
+def dense_forward(x, W, b=None, relu=False):
+    """x: (n, in), W: (in, out), b: (out,) -> y = x·W + b: (n, out);
+    max(y, 0) when relu."""
     y = x @ W
-    return y if b is None else y + b
+    if b is not None:
+        y = y + b
+    return np.maximum(y, 0.0) if relu else y
 
 
 def dense_backward(x, W, dy):

@@ -1,5 +1,95 @@
-"""Losses in NumPy: value and gradient with respect to the prediction."""
+"""Losses in NumPy (float64): the reduced value and its gradient with
+respect to the prediction, with PyTorch's formulas and reductions.
+
+Element-wise losses (mse, half_mse, mae, huber, bce, bce_with_logits,
+hinge) take pred and target of the same shape; "mean" averages over all
+elements. Row-wise losses (cross_entropy, multi_margin) take (n, c) and
+"mean" averages over the n rows. "sum" adds everything.
+"""
 import numpy as np
+
+
+def _reduce(values, reduction, count):
+    total = float(np.sum(values))
+    return total / count if reduction == "mean" else total
+
+
+def _scale(reduction, count):
+    return 1.0 / count if reduction == "mean" else 1.0
+
+
+def mse_forward(pred, target, reduction="mean"):
+    """red (pred - target)^2"""
+    return _reduce((pred - target) ** 2, reduction, pred.size)
+
+
+def mse_backward(pred, target, reduction="mean"):
+    return 2.0 * (pred - target) * _scale(reduction, pred.size)
+
+
+def half_mse_forward(pred, target, reduction="mean"):
+    """red (pred - target)^2 / 2"""
+    return _reduce(0.5 * (pred - target) ** 2, reduction, pred.size)
+
+
+def half_mse_backward(pred, target, reduction="mean"):
+    return (pred - target) * _scale(reduction, pred.size)
+
+
+def mae_forward(pred, target, reduction="mean"):
+    """red |pred - target|"""
+    return _reduce(np.abs(pred - target), reduction, pred.size)
+
+
+def mae_backward(pred, target, reduction="mean"):
+    return np.sign(pred - target) * _scale(reduction, pred.size)
+
+
+def huber_forward(pred, target, delta=1.0, reduction="mean"):
+    """red (d^2/2 if |d| < delta else delta (|d| - delta/2)), d = pred - target"""
+    a = np.abs(pred - target)
+    return _reduce(np.where(a < delta, 0.5 * a * a, delta * (a - 0.5 * delta)), reduction, pred.size)
+
+
+def huber_backward(pred, target, delta=1.0, reduction="mean"):
+    return np.clip(pred - target, -delta, delta) * _scale(reduction, pred.size)
+
+
+def bce_forward(prob, target, reduction="mean"):
+    """red -(t max(log p, -100) + (1 - t) max(log(1 - p), -100))"""
+    with np.errstate(divide="ignore"):
+        lp = np.maximum(np.log(prob), -100.0)
+        lq = np.maximum(np.log1p(-prob), -100.0)
+    return _reduce(-(target * lp + (1.0 - target) * lq), reduction, prob.size)
+
+
+def bce_backward(prob, target, reduction="mean"):
+    """(p - t) / max(p (1 - p), 1e-12), like PyTorch."""
+    return (prob - target) / np.maximum((1.0 - prob) * prob, 1e-12) * _scale(reduction, prob.size)
+
+
+def _sigmoid(z):
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def bce_with_logits_forward(logits, target, reduction="mean"):
+    """red (max(z, 0) - z t + log(1 + e^-|z|))"""
+    z = logits
+    return _reduce(np.maximum(z, 0.0) - z * target + np.log1p(np.exp(-np.abs(z))), reduction, z.size)
+
+
+def bce_with_logits_backward(logits, target, reduction="mean"):
+    return (_sigmoid(logits) - target) * _scale(reduction, logits.size)
+
+
+def hinge_forward(pred, target, reduction="mean"):
+    """red max(0, 1 - t pred), t in {-1, +1}"""
+    return _reduce(np.maximum(1.0 - target * pred, 0.0), reduction, pred.size)
+
+
+def hinge_backward(pred, target, reduction="mean"):
+    return np.where(1.0 - target * pred > 0, -target, 0.0) * _scale(reduction, pred.size)
 
 
 def _log_softmax(z):
@@ -7,15 +97,56 @@ def _log_softmax(z):
     return z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
 
 
+def _smoothed_targets(target, n, c, label_smoothing):
+    """q = (1 - e) t + e / c, t one-hot for class indices."""
+    if target.ndim == 1:
+        t = np.zeros((n, c))
+        t[np.arange(n), target.astype(np.int64)] = 1.0
+    else:
+        t = target
+    return (1.0 - label_smoothing) * t + label_smoothing / c
+
+
+def cross_entropy_forward(logits, target, label_smoothing=0.0, reduction="mean"):
+    """L_i = -sum_j q_ij log softmax(z_i)_j; mean over rows or sum (PyTorch CrossEntropyLoss)."""
+    n, c = logits.shape
+    q = _smoothed_targets(target, n, c, label_smoothing)
+    return _reduce(-(q * _log_softmax(logits)).sum(axis=1), reduction, n)
+
+
+def cross_entropy_backward(logits, target, label_smoothing=0.0, reduction="mean"):
+    """softmax(z_i) sum_j q_ij - q_i, scaled."""
+    n, c = logits.shape
+    q = _smoothed_targets(target, n, c, label_smoothing)
+    p = np.exp(_log_softmax(logits))
+    return (p * q.sum(axis=1, keepdims=True) - q) * _scale(reduction, n)
+
+
+def multi_margin_forward(scores, labels, margin=1.0, reduction="mean"):
+    """PyTorch MultiMarginLoss (p=1): L_i = sum_{j != y} max(0, margin - z_y + z_j) / c."""
+    n, c = scores.shape
+    y = labels.astype(np.int64)
+    m = np.maximum(margin - scores[np.arange(n), y][:, None] + scores, 0.0)
+    m[np.arange(n), y] = 0.0
+    return _reduce(m.sum(axis=1) / c, reduction, n)
+
+
+def multi_margin_backward(scores, labels, margin=1.0, reduction="mean"):
+    n, c = scores.shape
+    y = labels.astype(np.int64)
+    active = (margin - scores[np.arange(n), y][:, None] + scores > 0).astype(np.float64)
+    active[np.arange(n), y] = 0.0
+    g = active.copy()
+    g[np.arange(n), y] = -active.sum(axis=1)
+    return g / c * _scale(reduction, n)
+
+
+# Earlier interface: class indices, mean over rows.
 def softmax_cross_entropy_forward(logits, labels):
     """mean_i -log softmax(logits_i)[labels_i]"""
-    idx = labels.astype(np.int64)
-    return -_log_softmax(logits)[np.arange(len(idx)), idx].mean()
+    return cross_entropy_forward(logits, labels)
 
 
 def softmax_cross_entropy_backward(logits, labels):
     """(softmax(logits) - onehot(labels)) / n"""
-    n = len(logits)
-    g = np.exp(_log_softmax(logits))
-    g[np.arange(n), labels.astype(np.int64)] -= 1.0
-    return g / n
+    return cross_entropy_backward(logits, labels)

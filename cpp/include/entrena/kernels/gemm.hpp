@@ -1,7 +1,15 @@
 // General matrix multiply, the engine of every forward and backward pass.
+//
+// Structure (Goto/BLIS): C is cut into cache blocks; a KC-deep slice of
+// op(B) is packed into NR-wide micro-panels that stay in L2, MR-row
+// micro-panels of op(A) stay in L1, and a register-tiled MR×NR micro-kernel
+// runs the K loop with FMAs. Small problems skip the packing they do not
+// need. The micro-kernel exists in AVX-512, AVX2+FMA and portable variants,
+// chosen at run time by active_isa() (entrena/cpu.hpp).
 #pragma once
 
 #include "entrena/common.hpp"
+#include "entrena/cpu.hpp"
 
 namespace entrena {
 
@@ -14,8 +22,26 @@ enum class Trans : int { N = 0, T = 1 };
 // beta == 0 overwrites C (NaNs already in C do not propagate). Bitwise
 // identical results for any thread count: threads split M and N only and
 // every element accumulates over K in the same order.
+// Throws ValueError for negative sizes or leading dimensions that are too small.
 template <class T>
 void gemm(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, const T* A,
           index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc);
+
+// The same product with a fused epilogue, applied while each C tile is
+// still in registers:
+//   C = act(alpha * op(A) * op(B) + beta * C + bias)
+// bias: (N,) added to every row of C, or null; act = max(·, 0) when relu,
+// else the identity. Shapes and guarantees as for gemm().
+template <class T>
+void gemm_fused(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, const T* A,
+                index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc, const T* bias,
+                bool relu);
+
+// The float32 multiply-add throughput of this machine, in GFLOP/s (one FMA
+// counts as 2 flops): `threads` threads each run independent chains of
+// vector FMAs of the given ISA for about `seconds`. For benchmarks, which
+// report GEMM speed as a fraction of it. Throws ValueError when the CPU
+// lacks isa or threads < 1.
+double fma_peak_gflops(double seconds, Isa isa, int threads = 1);
 
 }  // namespace entrena

@@ -1,13 +1,105 @@
-// Loss kernels: value and gradient with respect to the prediction.
+// Loss kernels: the reduced loss value and its gradient with respect to the
+// prediction. Formulas and reductions follow PyTorch's loss modules.
+//
+// Element-wise losses see pred and target as flat arrays of n elements
+// (the same shape); their "mean" is over all n elements. Row-wise losses
+// (cross-entropy, multi-margin) see (rows, classes) and their "mean" is over
+// the rows. "sum" adds everything up. Forward sums run in index order in a
+// double accumulator, so values do not depend on the thread count.
+// Gradients are of the reduced loss (they include the 1/n of the mean).
+//
+// The kernels trust their inputs (e.g. class indices in range); the nn loss
+// classes and the Python bindings check them first.
 #pragma once
 
 #include "entrena/common.hpp"
 
 namespace entrena {
 
-// Categorical cross-entropy from logits with class-index targets.
-// logits: (n, c), labels: (n,) class indices stored as T (0 <= label < c).
-// Returns the mean over the n rows of -log softmax(logits)[label].
+enum class Reduction : int { Mean = 0, Sum = 1 };
+
+// pred, target: (n,); L = red (pred - target)^2
+template <class T>
+T mse_forward(const T* pred, const T* target, index_t n, Reduction red);
+// grad: (n,) = 2 (pred - target) s, s = 1/n (mean) or 1 (sum)
+template <class T>
+void mse_backward(const T* pred, const T* target, T* grad, index_t n, Reduction red);
+
+// pred, target: (n,); L = red (pred - target)^2 / 2  (the textbook's error E)
+template <class T>
+T half_mse_forward(const T* pred, const T* target, index_t n, Reduction red);
+// grad: (n,) = (pred - target) s
+template <class T>
+void half_mse_backward(const T* pred, const T* target, T* grad, index_t n, Reduction red);
+
+// pred, target: (n,); L = red |pred - target|
+template <class T>
+T mae_forward(const T* pred, const T* target, index_t n, Reduction red);
+// grad: (n,) = sign(pred - target) s  (0 where equal)
+template <class T>
+void mae_backward(const T* pred, const T* target, T* grad, index_t n, Reduction red);
+
+// pred, target: (n,); d = pred - target;
+// L = red (d^2 / 2 if |d| < delta else delta (|d| - delta / 2))   (PyTorch HuberLoss)
+template <class T>
+T huber_forward(const T* pred, const T* target, index_t n, T delta, Reduction red);
+// grad: (n,) = clamp(d, -delta, delta) s
+template <class T>
+void huber_backward(const T* pred, const T* target, T* grad, index_t n, T delta, Reduction red);
+
+// prob, target: (n,), prob in [0, 1];
+// L = red -(t max(log p, -100) + (1 - t) max(log(1 - p), -100))   (PyTorch BCELoss)
+template <class T>
+T bce_forward(const T* prob, const T* target, index_t n, Reduction red);
+// grad: (n,) = (p - t) / max(p (1 - p), 1e-12) s   (PyTorch's clamp of the denominator)
+template <class T>
+void bce_backward(const T* prob, const T* target, T* grad, index_t n, Reduction red);
+
+// logits, target: (n,);
+// L = red (max(z, 0) - z t + log(1 + e^-|z|))   (PyTorch BCEWithLogitsLoss, stable)
+template <class T>
+T bce_with_logits_forward(const T* logits, const T* target, index_t n, Reduction red);
+// grad: (n,) = (sigmoid(z) - t) s
+template <class T>
+void bce_with_logits_backward(const T* logits, const T* target, T* grad, index_t n,
+                              Reduction red);
+
+// pred, target: (n,), target in {-1, +1}; L = red max(0, 1 - t pred)
+template <class T>
+T hinge_forward(const T* pred, const T* target, index_t n, Reduction red);
+// grad: (n,) = -t s where 1 - t pred > 0, else 0
+template <class T>
+void hinge_backward(const T* pred, const T* target, T* grad, index_t n, Reduction red);
+
+// Categorical cross-entropy from logits (softmax inside), PyTorch's
+// CrossEntropyLoss. logits: (rows, c); target: (rows,) class indices
+// (target_width 1) or (rows, c) class probabilities (target_width c).
+// With label smoothing e the target distribution is q = (1 - e) t + e / c
+// (t one-hot for indices). L_i = -sum_j q_ij log softmax(z_i)_j;
+// L = mean_i L_i (over rows) or sum_i L_i.
+template <class T>
+T cross_entropy_forward(const T* logits, const T* target, index_t rows, index_t c,
+                        index_t target_width, T label_smoothing, Reduction red);
+// grad: (rows, c) = (softmax(z_i) sum_j q_ij - q_i) s, s = 1/rows or 1
+template <class T>
+void cross_entropy_backward(const T* logits, const T* target, T* grad, index_t rows, index_t c,
+                            index_t target_width, T label_smoothing, Reduction red);
+
+// Multi-class hinge, PyTorch's MultiMarginLoss (p = 1, no class weights) -- not
+// Crammer-Singer's max over classes: every wrong class that comes within
+// `margin` of the true one adds to the loss.
+// scores: (rows, c), labels: (rows,) class indices;
+// L_i = sum_{j != y_i} max(0, margin - z_{i,y_i} + z_ij) / c; L = mean_i L_i or sum_i L_i
+template <class T>
+T multi_margin_forward(const T* scores, const T* labels, index_t rows, index_t c, T margin,
+                       Reduction red);
+// grad: (rows, c): +s/c at each active j != y_i, -(number active) s/c at y_i
+template <class T>
+void multi_margin_backward(const T* scores, const T* labels, T* grad, index_t rows, index_t c,
+                           T margin, Reduction red);
+
+// Earlier interface, kept: cross-entropy with class-index labels, mean over
+// rows. logits: (n, c), labels: (n,). Returns mean_i -log softmax(logits_i)[label_i].
 template <class T>
 T softmax_cross_entropy_forward(const T* logits, const T* labels, index_t n, index_t c);
 // grad: (n, c) = (softmax(logits) - onehot(labels)) * scale (scale = 1/n for the mean).

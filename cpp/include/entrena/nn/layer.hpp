@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "entrena/common.hpp"
+#include "entrena/json.hpp"
 #include "entrena/random.hpp"
 
 namespace entrena {
@@ -32,6 +33,8 @@ struct Initializer {
 
   static Initializer from_name(const std::string& name, double a = 0.0, double b = 0.0);
   std::string name() const;
+  // {"name": name(), "a": a, "b": b} (the schema is in nn/factory.hpp).
+  Json config() const;
   // Fills p[0..count) for a tensor with the given fan-in and fan-out.
   template <class T>
   void fill(T* p, index_t count, index_t fan_in, index_t fan_out, Rng& rng) const;
@@ -44,6 +47,10 @@ class Layer {
 
   // The layer's type name, e.g. "Dense".
   virtual std::string kind() const = 0;
+  // The layer's constructor arguments as a JSON object with "type": kind()
+  // (what model files store; make_layer in nn/factory.hpp rebuilds the layer
+  // from it). Layers with constructor arguments must override this.
+  virtual Json config() const { return Json::object({{"type", kind()}}); }
   // Called once with the per-sample input shape; returns the output shape.
   virtual Shape build(const Shape& input_shape) = 0;
   virtual index_t num_params() const { return 0; }
@@ -79,6 +86,7 @@ class Dense : public Layer<T> {
         std::unique_ptr<ActivationLayer<T>> activation = nullptr);
   ~Dense() override;
   std::string kind() const override { return "Dense"; }
+  Json config() const override;
   Shape build(const Shape& input_shape) override;
   index_t num_params() const override;
   std::vector<std::pair<std::string, Shape>> param_shapes() const override;

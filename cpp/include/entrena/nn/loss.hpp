@@ -1,13 +1,20 @@
 // Losses over a batch: value and gradient with respect to the prediction.
-// Targets are stored as T: either class indices (one value per row) or a
-// tensor of the prediction's width (one-hot rows, probabilities, values).
+// Targets are stored as T: either class indices or binary labels (one value
+// per row, target width 1) or a tensor of the prediction's width (one-hot
+// rows, probabilities, values). Formulas follow PyTorch's loss modules; see
+// entrena/kernels/losses.hpp for each one.
 #pragma once
 
 #include <string>
 
 #include "entrena/common.hpp"
+#include "entrena/kernels/losses.hpp"
 
 namespace entrena {
+
+// "mean" | "sum"; ValueError otherwise.
+Reduction reduction_from_name(const std::string& name);
+std::string reduction_name(Reduction r);
 
 template <class T>
 class Loss {
@@ -28,11 +35,121 @@ class Loss {
                                    index_t /*target_width*/) const {}
 };
 
-// Categorical cross-entropy from logits (softmax inside), mean over rows.
+// Base of the element-wise losses: targets have the prediction's shape and
+// "mean" averages over all n * width elements.
+template <class T>
+class ElementwiseLoss : public Loss<T> {
+ public:
+  explicit ElementwiseLoss(Reduction reduction) : red_(reduction) {}
+  Reduction reduction() const { return red_; }
+  void check_target(index_t width, index_t target_width) const override;
+  // Finite values (subclasses check their ranges too).
+  void check_target_values(const T* target, index_t n, index_t width,
+                           index_t target_width) const override;
+
+ protected:
+  Reduction red_;
+};
+
+// (pred - target)^2 (PyTorch MSELoss).
+template <class T>
+class MeanSquaredError : public ElementwiseLoss<T> {
+ public:
+  explicit MeanSquaredError(Reduction r = Reduction::Mean) : ElementwiseLoss<T>(r) {}
+  std::string name() const override { return "mse"; }
+  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) override;
+  void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
+                index_t tw) override;
+};
+
+// (pred - target)^2 / 2: the textbook's error, whose gradient is pred - target.
+template <class T>
+class HalfMeanSquaredError : public ElementwiseLoss<T> {
+ public:
+  explicit HalfMeanSquaredError(Reduction r = Reduction::Mean) : ElementwiseLoss<T>(r) {}
+  std::string name() const override { return "half_mse"; }
+  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) override;
+  void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
+                index_t tw) override;
+};
+
+// |pred - target| (PyTorch L1Loss).
+template <class T>
+class MeanAbsoluteError : public ElementwiseLoss<T> {
+ public:
+  explicit MeanAbsoluteError(Reduction r = Reduction::Mean) : ElementwiseLoss<T>(r) {}
+  std::string name() const override { return "mae"; }
+  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) override;
+  void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
+                index_t tw) override;
+};
+
+// PyTorch HuberLoss(delta); delta > 0 (ValueError otherwise).
+template <class T>
+class Huber : public ElementwiseLoss<T> {
+ public:
+  explicit Huber(double delta = 1.0, Reduction r = Reduction::Mean);
+  std::string name() const override { return "huber"; }
+  double delta() const { return delta_; }
+  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) override;
+  void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
+                index_t tw) override;
+
+ private:
+  double delta_;
+};
+
+// Binary cross-entropy on probabilities (PyTorch BCELoss). Targets in
+// [0, 1]; predictions must be in [0, 1] (ValueError otherwise).
+template <class T>
+class BinaryCrossEntropy : public ElementwiseLoss<T> {
+ public:
+  explicit BinaryCrossEntropy(Reduction r = Reduction::Mean) : ElementwiseLoss<T>(r) {}
+  std::string name() const override { return "binary_crossentropy"; }
+  void check_target_values(const T* target, index_t n, index_t width,
+                           index_t target_width) const override;
+  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) override;
+  void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
+                index_t tw) override;
+};
+
+// Binary cross-entropy from logits (PyTorch BCEWithLogitsLoss). Targets in [0, 1].
+template <class T>
+class BinaryCrossEntropyWithLogits : public ElementwiseLoss<T> {
+ public:
+  explicit BinaryCrossEntropyWithLogits(Reduction r = Reduction::Mean) : ElementwiseLoss<T>(r) {}
+  std::string name() const override { return "binary_crossentropy_with_logits"; }
+  void check_target_values(const T* target, index_t n, index_t width,
+                           index_t target_width) const override;
+  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) override;
+  void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
+                index_t tw) override;
+};
+
+// Binary hinge max(0, 1 - t pred) with targets in {-1, +1}.
+template <class T>
+class Hinge : public ElementwiseLoss<T> {
+ public:
+  explicit Hinge(Reduction r = Reduction::Mean) : ElementwiseLoss<T>(r) {}
+  std::string name() const override { return "hinge"; }
+  void check_target_values(const T* target, index_t n, index_t width,
+                           index_t target_width) const override;
+  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) override;
+  void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
+                index_t tw) override;
+};
+
+// Categorical cross-entropy from logits (softmax inside), PyTorch's
+// CrossEntropyLoss: targets are class indices (width 1) or class
+// probabilities (the prediction's width); optional label smoothing in
+// [0, 1]; "mean" averages over rows.
 template <class T>
 class SoftmaxCrossEntropy : public Loss<T> {
  public:
+  explicit SoftmaxCrossEntropy(double label_smoothing = 0.0, Reduction r = Reduction::Mean);
   std::string name() const override { return "categorical_crossentropy"; }
+  double label_smoothing() const { return smoothing_; }
+  Reduction reduction() const { return red_; }
   T forward(const T* pred, const T* target, index_t n, index_t width,
             index_t target_width) override;
   void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
@@ -40,6 +157,32 @@ class SoftmaxCrossEntropy : public Loss<T> {
   void check_target(index_t width, index_t target_width) const override;
   void check_target_values(const T* target, index_t n, index_t width,
                            index_t target_width) const override;
+
+ private:
+  double smoothing_;
+  Reduction red_;
+};
+
+// Multi-class hinge, PyTorch's MultiMarginLoss (p = 1): targets are class
+// indices (width 1); "mean" averages over rows. margin > 0.
+template <class T>
+class MultiMarginHinge : public Loss<T> {
+ public:
+  explicit MultiMarginHinge(double margin = 1.0, Reduction r = Reduction::Mean);
+  std::string name() const override { return "multiclass_hinge"; }
+  double margin() const { return margin_; }
+  Reduction reduction() const { return red_; }
+  T forward(const T* pred, const T* target, index_t n, index_t width,
+            index_t target_width) override;
+  void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
+                index_t target_width) override;
+  void check_target(index_t width, index_t target_width) const override;
+  void check_target_values(const T* target, index_t n, index_t width,
+                           index_t target_width) const override;
+
+ private:
+  double margin_;
+  Reduction red_;
 };
 
 }  // namespace entrena

@@ -15,6 +15,11 @@ struct EpochStats {
   double loss = 0.0;       // mean over the samples seen (batch losses weighted by batch size)
   index_t iterations = 0;  // optimizer steps taken
   index_t samples = 0;     // samples seen
+  // Index of the batch whose loss was NaN or infinite, or -1. The epoch
+  // stops at that batch before its backward pass and optimizer step, so the
+  // parameters keep their last finite values.
+  index_t nonfinite_batch = -1;
+  double nonfinite_loss = 0.0;
 };
 
 // Called every `every` batches with (batches done, batches in epoch, running

@@ -1,0 +1,192 @@
+// Private to the optimizer kernels: the element loops, compiled once per ISA
+// variant (optimizers_generic.cpp, optimizers_avx2.cpp, optimizers_avx512.cpp)
+// with that file's -m flags. Each includer defines ENTRENA_OPT_VARIANT, the
+// namespace its copies live in, so the copies never merge at link time. The
+// loops call nothing but compiler builtins: a shared inline function emitted
+// by an AVX-512 file could otherwise be picked by the linker for every path.
+//
+// The formulas are documented in entrena/kernels/optimizers.hpp; the
+// coefficients (bias corrections, 1 - beta, ...) arrive precomputed in T.
+#pragma once
+
+#ifndef ENTRENA_OPT_VARIANT
+#error "define ENTRENA_OPT_VARIANT before including optimizers_loops.hpp"
+#endif
+
+#include "optimizers_table.hpp"
+
+namespace entrena::opt_detail::ENTRENA_OPT_VARIANT {
+
+inline float root(float x) { return __builtin_sqrtf(x); }
+inline double root(double x) { return __builtin_sqrt(x); }
+
+// [lo, hi) of block b of a buffer of n elements.
+inline idx block_end(idx b, idx n, idx block) { return b * block + block < n ? b * block + block : n; }
+
+// OpenMP: blocks of kBlock elements are shared out statically; inside a block
+// one SIMD loop. The same element always runs the same code, whatever nt is.
+
+// SGD. p, grad, buf: (n,); buf is only touched when kMomentum.
+template <class T, bool kMomentum>
+void sgd(T* __restrict p, const T* __restrict grad, T* __restrict buf, idx n, const SgdCoef<T>& c,
+         int nt) {
+  const T lr = c.lr, wd = c.wd, mom = c.momentum, damp1 = c.one_minus_dampening;
+  const bool nesterov = c.nesterov, first = c.first;
+  const idx nb = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (idx b = 0; b < nb; ++b) {
+    const idx hi = block_end(b, n, kBlock);
+#pragma omp simd
+    for (idx i = b * kBlock; i < hi; ++i) {
+      const T pi = p[i];
+      T g = grad[i] + wd * pi;
+      if constexpr (kMomentum) {
+        const T v = first ? g : mom * buf[i] + damp1 * g;
+        buf[i] = v;
+        g = nesterov ? g + mom * v : v;
+      }
+      p[i] = pi - lr * g;
+    }
+  }
+}
+
+// Adam and AdamW. p, grad, m, v, vmax: (n,); vmax only touched when kAmsgrad.
+template <class T, bool kAmsgrad>
+void adam(T* __restrict p, const T* __restrict grad, T* __restrict m, T* __restrict v,
+          T* __restrict vmax, idx n, const AdamCoef<T>& c, int nt) {
+  const T keep = c.keep, wd = c.coupled_wd, b1 = c.beta1, ob1 = c.one_minus_beta1, b2 = c.beta2,
+          ob2 = c.one_minus_beta2, inv_bc2 = c.inv_sqrt_bc2, step = c.step_size, eps = c.eps;
+  const idx nb = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (idx b = 0; b < nb; ++b) {
+    const idx hi = block_end(b, n, kBlock);
+#pragma omp simd
+    for (idx i = b * kBlock; i < hi; ++i) {
+      const T pi = p[i];
+      const T g = grad[i] + wd * pi;  // coupled decay (Adam); wd = 0 for AdamW
+      const T mi = b1 * m[i] + ob1 * g;
+      T vi = b2 * v[i] + ob2 * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      if constexpr (kAmsgrad) {
+        const T w = vmax[i];
+        vi = w > vi ? w : vi;
+        vmax[i] = vi;
+      }
+      const T denom = root(vi) * inv_bc2 + eps;
+      p[i] = pi * keep - step * (mi / denom);  // keep = 1 - lr * wd for AdamW, 1 for Adam
+    }
+  }
+}
+
+// RMSprop. p, grad, s, a, buf: (n,); a only touched when kCentered, buf when kMomentum.
+template <class T, bool kCentered, bool kMomentum>
+void rmsprop(T* __restrict p, const T* __restrict grad, T* __restrict s, T* __restrict a,
+             T* __restrict buf, idx n, const RmspropCoef<T>& c, int nt) {
+  const T lr = c.lr, wd = c.wd, alpha = c.alpha, oa = c.one_minus_alpha, eps = c.eps,
+          mom = c.momentum;
+  const idx nb = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (idx b = 0; b < nb; ++b) {
+    const idx hi = block_end(b, n, kBlock);
+#pragma omp simd
+    for (idx i = b * kBlock; i < hi; ++i) {
+      const T pi = p[i];
+      const T g = grad[i] + wd * pi;
+      const T si = alpha * s[i] + oa * g * g;
+      s[i] = si;
+      T d;
+      if constexpr (kCentered) {
+        const T ai = alpha * a[i] + oa * g;
+        a[i] = ai;
+        d = root(si - ai * ai) + eps;
+      } else {
+        d = root(si) + eps;
+      }
+      if constexpr (kMomentum) {
+        const T bi = mom * buf[i] + g / d;
+        buf[i] = bi;
+        p[i] = pi - lr * bi;
+      } else {
+        p[i] = pi - lr * (g / d);
+      }
+    }
+  }
+}
+
+// Adagrad. p, grad, sum: (n,).
+template <class T>
+void adagrad(T* __restrict p, const T* __restrict grad, T* __restrict sum, idx n,
+             const AdagradCoef<T>& c, int nt) {
+  const T clr = c.clr, wd = c.wd, eps = c.eps;
+  const idx nb = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (idx b = 0; b < nb; ++b) {
+    const idx hi = block_end(b, n, kBlock);
+#pragma omp simd
+    for (idx i = b * kBlock; i < hi; ++i) {
+      const T pi = p[i];
+      const T g = grad[i] + wd * pi;
+      const T si = sum[i] + g * g;
+      sum[i] = si;
+      p[i] = pi - clr * (g / (root(si) + eps));
+    }
+  }
+}
+
+// partial[b] = sum of g_i^2 over block b (blocks of `block` elements), in double.
+template <class T>
+void sum_squares(const T* __restrict g, idx n, idx block, double* __restrict partial, int nt) {
+  const idx nb = (n + block - 1) / block;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (idx b = 0; b < nb; ++b) {
+    const idx hi = block_end(b, n, block);
+    double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+    for (idx i = b * block; i < hi; ++i) {
+      const double x = static_cast<double>(g[i]);
+      acc += x * x;
+    }
+    partial[b] = acc;
+  }
+}
+
+// g = g * s. g: (n,).
+template <class T>
+void scale(T* __restrict g, idx n, T s, int nt) {
+  const idx nb = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (idx b = 0; b < nb; ++b) {
+    const idx hi = block_end(b, n, kBlock);
+#pragma omp simd
+    for (idx i = b * kBlock; i < hi; ++i) g[i] = g[i] * s;
+  }
+}
+
+// g = min(max(g, -v), v); NaN stays NaN. g: (n,).
+template <class T>
+void clamp(T* __restrict g, idx n, T v, int nt) {
+  const idx nb = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (idx b = 0; b < nb; ++b) {
+    const idx hi = block_end(b, n, kBlock);
+#pragma omp simd
+    for (idx i = b * kBlock; i < hi; ++i) {
+      const T x = g[i];
+      g[i] = x < -v ? -v : (x > v ? v : x);
+    }
+  }
+}
+
+template <class T>
+const Table<T>& table() {
+  static const Table<T> t{&sgd<T, false>,           &sgd<T, true>,
+                          &adam<T, false>,          &adam<T, true>,
+                          {{&rmsprop<T, false, false>, &rmsprop<T, false, true>},
+                           {&rmsprop<T, true, false>, &rmsprop<T, true, true>}},
+                          &adagrad<T>,              &sum_squares<T>,
+                          &scale<T>,                &clamp<T>};
+  return t;
+}
+
+}  // namespace entrena::opt_detail::ENTRENA_OPT_VARIANT

@@ -1,0 +1,357 @@
+"""The training library as a textbook describes it: worked examples,
+iterations, schedules, callbacks, dropout, initializers, gradcheck."""
+import csv
+import math
+
+import numpy as np
+import pytest
+
+import entrena
+from entrena import callbacks as cb
+from entrena.datasets import load_digits, load_iris
+
+
+def iris_std():
+    X, y = load_iris()
+    return (X - X.mean(0)) / X.std(0), y
+
+
+def classifier(hidden=(16,), seed=0, opt=None, dtype="float32", metrics=("accuracy",)):
+    layers = [entrena.Dense(h, activation="relu") for h in hidden] + [entrena.Dense(3)]
+    m = entrena.Sequential(layers, seed=seed, dtype=dtype)
+    m.compile(loss="categorical_crossentropy", optimizer=opt or entrena.SGD(lr=0.1), metrics=list(metrics))
+    return m
+
+
+# ------------------------------------------------------- textbook examples
+def test_textbook_worked_example_forward_and_one_sgd_step():
+    x = np.array([[2.0, 3.0]])
+    target = np.array([[1.0]])
+    m = entrena.Sequential([entrena.Dense(2), entrena.Dense(1)], dtype="float64", seed=0)
+    m.compile(loss="half_mse", optimizer=entrena.SGD(lr=0.05))
+    m.build(2)
+    W1, b1, W2, b2 = m.parameters()
+    W1[...] = [[0.11, 0.12], [0.21, 0.08]]
+    b1[...] = [1.0, 1.0]
+    W2[...] = [[0.14], [0.15]]
+    b2[...] = [1.0]
+    hidden = x @ W1 + b1
+    np.testing.assert_allclose(hidden, [[1.85, 1.48]], rtol=1e-12)
+    pred = m.predict(x)
+    np.testing.assert_allclose(pred, [[1.481]], rtol=1e-12)
+    assert m.evaluate(x, target)["loss"] == pytest.approx(0.5 * (1.481 - 1) ** 2, rel=1e-12)
+    assert m.evaluate(x, target)["loss"] == pytest.approx(0.1157, abs=5e-5)
+
+    # Chain rule by hand: delta = dE/dpred = pred - target.
+    delta = 1.481 - 1.0
+    gW2 = np.array([[1.85 * delta], [1.48 * delta]])
+    gb2 = np.array([delta])
+    dh = delta * np.array([0.14, 0.15])            # linear hidden units
+    gW1 = np.array([[2.0 * dh[0], 2.0 * dh[1]], [3.0 * dh[0], 3.0 * dh[1]]])
+    gb1 = dh
+    want = [np.array([[0.11, 0.12], [0.21, 0.08]]) - 0.05 * gW1, np.array([1.0, 1.0]) - 0.05 * gb1,
+            np.array([[0.14], [0.15]]) - 0.05 * gW2, np.array([1.0]) - 0.05 * gb2]
+    h = m.fit(x, target, epochs=1, batch_size=1, verbose=0)
+    assert h.history["loss"][0] == pytest.approx(0.11568, abs=1e-5)
+    for got, w in zip(m.parameters(), want):
+        np.testing.assert_allclose(got, w, rtol=1e-12)
+
+
+def test_batch_gradient_is_mean_of_per_example_gradients():
+    # A linear unit with zero weights and target -1 has residual 1, so under
+    # ½·MSE each example's weight gradient is its input vector.
+    per_example = np.array([[1.5, -2, 1.1, 0.4, -0.9], [1.2, 2.3, -1.1, -0.8, -0.7]])
+    m = entrena.Sequential([entrena.Dense(1, use_bias=False, kernel_init="zeros")], dtype="float64")
+    m.build(5)
+    loss_fn = entrena.losses.get("half_mse")
+    for i in range(2):
+        m.zero_grad()
+        loss_fn(m(per_example[i:i + 1]), np.array([[-1.0]]))
+        loss_fn.backward()
+        np.testing.assert_allclose(m.gradients()[0][1][:, 0], per_example[i], rtol=1e-12)
+    m.zero_grad()
+    loss_fn(m(per_example), np.array([[-1.0], [-1.0]]))
+    loss_fn.backward()
+    np.testing.assert_allclose(m.gradients()[0][1][:, 0], [1.35, 0.15, 0.0, -0.2, -0.8], atol=1e-12)
+
+
+def test_steps_per_epoch_counted_by_trainer():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(35000, 2)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    m = entrena.Sequential([entrena.Dense(2)], seed=0)
+    m.compile(optimizer=entrena.SGD(lr=0.01))
+    h = m.fit(X, y, epochs=1, batch_size=50, verbose=0)
+    assert h.history["iterations"] == [700]
+
+    X, y = X[:200], y[:200]
+    m = entrena.Sequential([entrena.Dense(2)], seed=0)
+    opt = entrena.SGD(lr=0.01)
+    m.compile(optimizer=opt)
+    h = m.fit(X, y, epochs=1000, batch_size=5, verbose=0)
+    assert set(h.history["iterations"]) == {40}
+    assert h.iterations == 40000 and opt.iterations == 40000 and h.epochs == 1000
+    # Batch gradient descent and SGD are the same fit.
+    assert m.fit(X, y, epochs=2, batch_size=200, verbose=0).history["iterations"] == [1, 1]
+    assert m.fit(X, y, epochs=1, batch_size=1, verbose=0).history["iterations"] == [200]
+
+
+def test_iris_4_8_9_3_adam_full_batch():
+    X, y = iris_std()
+    m = entrena.Sequential([entrena.Dense(8, activation="relu"), entrena.Dense(9, activation="relu"),
+                            entrena.Dense(3)], seed=0)
+    m.compile(loss="categorical_crossentropy", optimizer=entrena.optimizers.Adam(lr=0.1))
+    h = m.fit(X, y, epochs=100, batch_size=len(X), verbose=0)
+    assert 0.8 < h.history["loss"][0] < 1.6
+    assert h.history["loss"][-1] < 0.1
+
+
+def test_digits_mlp_reaches_97_percent():
+    X, y = load_digits()
+    Xtr, Xv, Xte, ytr, yv, yte = entrena.train_val_test_split(X / 16.0, y, stratify=True, seed=0)
+    m = entrena.Sequential([entrena.Dense(128, activation="relu"), entrena.Dense(10)], seed=0)
+    m.compile(loss="categorical_crossentropy", optimizer=entrena.optimizers.Adam(lr=1e-3),
+              metrics=["accuracy"])
+    m.fit(Xtr, ytr, epochs=40, batch_size=32, validation_data=(Xv, yv), verbose=0)
+    assert m.evaluate(Xte, yte)["accuracy"] >= 0.97
+
+
+# ---------------------------------------------------------------- dropout
+def test_dropout_identity_in_eval_and_inverted_scaling_in_training():
+    p = 0.25
+    m = entrena.Sequential([entrena.Dropout(p)], seed=3)
+    m.build(1000)
+    x = np.ones((100, 1000), dtype=np.float32)
+    out = np.asarray(m(x))  # training mode
+    kept = out != 0
+    assert set(np.unique(out)) <= {0.0, np.float32(1 / (1 - p))}
+    assert abs(kept.mean() - (1 - p)) < 0.01
+    assert abs(out.mean() - 1.0) < 0.02            # expectation preserved
+    # The gradient flows through the same mask.
+    g = np.full_like(out, 2.0)
+    m.backward(g)
+    m.eval()
+    np.testing.assert_array_equal(np.asarray(m(x)), x)
+    np.testing.assert_array_equal(m.predict(x), x)
+    assert not m.training
+    m.train()
+    assert not np.array_equal(np.asarray(m(x)), out)  # a fresh mask per call
+
+
+def test_dropout_backward_uses_mask():
+    m = entrena.Sequential([entrena.Dense(4, use_bias=False, kernel_init="ones"), entrena.Dropout(0.5)],
+                           seed=1, dtype="float64")
+    m.build(3)
+    x = np.ones((50, 3))
+    out = np.asarray(m(x))
+    m.zero_grad()
+    m.backward(np.ones_like(out))
+    # dL/dW = xᵀ · (mask-scaled ones): column j sums the kept scale factors.
+    mask = out / 3.0
+    np.testing.assert_allclose(m.gradients()[0][1], np.ones((3, 1)) * mask.sum(0), rtol=1e-12)
+
+
+def test_flatten():
+    m = entrena.Sequential([entrena.Flatten(), entrena.Dense(2)], seed=0)
+    x = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    out = m.predict(x)
+    W, b = m.parameters()
+    np.testing.assert_allclose(out, x.reshape(2, 12) @ W + b, rtol=1e-5)
+    assert m.output_shape == (2,)
+    with pytest.raises(ValueError, match="add a Flatten layer"):
+        bad = entrena.Sequential([entrena.Dense(2)])
+        bad.build((3, 4))
+
+
+# ----------------------------------------------------------- initializers
+@pytest.mark.parametrize("name,std", [
+    ("he_normal", math.sqrt(2 / 400)), ("glorot_normal", math.sqrt(2 / 700)),
+    ("lecun_normal", math.sqrt(1 / 400)), ("he_uniform", math.sqrt(2 / 400)),
+    ("glorot_uniform", math.sqrt(2 / 700)), ("lecun_uniform", math.sqrt(1 / 400)),
+])
+def test_initializer_statistics(name, std):
+    m = entrena.Sequential([entrena.Dense(300, kernel_init=name)], seed=5, dtype="float64")
+    m.build(400)
+    W = m.parameters()[0]
+    assert abs(W.mean()) < 0.05 * std * 10
+    assert W.std() == pytest.approx(std, rel=0.02)
+    if name.endswith("uniform"):
+        limit = std * math.sqrt(3)
+        assert np.abs(W).max() <= limit and np.abs(W).max() > 0.99 * limit
+    np.testing.assert_array_equal(m.parameters()[1], 0.0)
+
+
+def test_initializer_fixed_values():
+    m = entrena.Sequential([entrena.Dense(3, kernel_init=("constant", {"value": 0.5}), bias_init="ones"),
+                            entrena.Dense(2, kernel_init=("normal", {"mean": 1.0, "std": 0.0}),
+                                          bias_init=("uniform", {"low": 2.0, "high": 2.0}))], seed=0)
+    m.build(4)
+    W1, b1, W2, b2 = m.parameters()
+    assert (W1 == 0.5).all() and (b1 == 1).all() and (W2 == 1).all() and (b2 == 2).all()
+    with pytest.raises(ValueError, match="kernel_init std"):
+        entrena.Dense(3, kernel_init=("normal", {"std": -1.0}))
+
+
+# -------------------------------------------------------------- schedules
+def _lrs(schedule_cb, epochs=8, lr=0.1, monitor_mode=None):
+    X, y = iris_std()
+    m = classifier(opt=entrena.SGD(lr=lr))
+    h = m.fit(X, y, epochs=epochs, batch_size=50, verbose=0, callbacks=[schedule_cb])
+    return np.array(h.history["lr"]), h
+
+
+def test_schedules_give_textbook_rates():
+    from entrena import schedules as S
+    e = np.arange(8)
+    lrs, _ = _lrs(cb.LearningRateScheduler(S.ExponentialDecay(gamma=0.9)))
+    np.testing.assert_allclose(lrs, 0.1 * 0.9 ** e, rtol=1e-12)
+    lrs, _ = _lrs(cb.LearningRateScheduler(S.StepDecay(step_size=3, gamma=0.5)))
+    np.testing.assert_allclose(lrs, 0.1 * 0.5 ** (e // 3), rtol=1e-12)
+    lrs, _ = _lrs(cb.LearningRateScheduler(S.CosineAnnealing(t_max=7, eta_min=0.01)))
+    np.testing.assert_allclose(lrs, 0.01 + 0.09 * (1 + np.cos(np.pi * e / 7)) / 2, rtol=1e-12)
+    lrs, _ = _lrs(cb.LearningRateScheduler(S.LambdaSchedule(lambda ep: 1.0 / (1 + ep))))
+    np.testing.assert_allclose(lrs, 0.1 / (1 + e), rtol=1e-12)
+    lrs, _ = _lrs(cb.LearningRateScheduler(S.Constant()))
+    np.testing.assert_allclose(lrs, 0.1)
+
+
+def test_reduce_lr_on_plateau_lowers_at_the_right_epoch():
+    # Monitoring the (falling) training loss in "max" mode: epoch 0 is the
+    # best, every later epoch is bad. patience=2 -> the third bad epoch
+    # (epoch 3) triggers the cut, which applies from epoch 4; cooldown=1
+    # then skips one epoch before counting again.
+    plateau = cb.ReduceLROnPlateau(monitor="loss", mode="max", factor=0.5, patience=2, cooldown=1)
+    lrs, _ = _lrs(plateau, epochs=10)
+    np.testing.assert_allclose(lrs, [0.1] * 4 + [0.05] * 4 + [0.025] * 2, rtol=1e-12)
+
+
+# -------------------------------------------------------------- callbacks
+def test_early_stopping_restores_best_weights():
+    X, y = iris_std()
+    m = classifier()
+    seen = []
+    rec = cb.LambdaCallback(on_epoch_end=lambda e, logs: seen.append([p.copy() for p in m.parameters()]))
+    # The training loss falls every epoch, so in "max" mode epoch 0 stays the best.
+    stop = cb.EarlyStopping(monitor="loss", mode="max", patience=3, restore_best_weights=True)
+    h = m.fit(X, y, epochs=50, batch_size=50, verbose=0, callbacks=[rec, stop])
+    assert h.epochs == 5 and stop.stopped_epoch == 4 and stop.best_epoch == 0
+    for p, best in zip(m.parameters(), seen[0]):
+        np.testing.assert_array_equal(p, best)
+    assert not np.array_equal(seen[-1][0], seen[0][0])
+
+
+def test_early_stopping_on_val_loss_min_delta():
+    X, y = iris_std()
+    m = classifier()
+    stop = cb.EarlyStopping(monitor="val_loss", patience=1, min_delta=10.0)
+    h = m.fit(X, y, epochs=30, verbose=0, validation_split=0.2, callbacks=[stop])
+    assert h.epochs == 3   # epoch 0 sets the best; no later one improves by 10
+    with pytest.raises(KeyError, match="val_loss"):
+        m.fit(X, y, epochs=1, verbose=0, callbacks=[cb.EarlyStopping()])
+
+
+def test_nonfinite_loss_names_epoch_and_batch_and_keeps_weights():
+    X, y = iris_std()
+    m = classifier(opt=entrena.SGD(lr=1e6))
+    with pytest.raises(FloatingPointError, match=r"at epoch \d+, batch \d+ of 3"):
+        m.fit(X, y, epochs=50, batch_size=50, verbose=0)
+    assert all(np.isfinite(p).all() for p in m.parameters())
+    m2 = classifier(opt=entrena.SGD(lr=1e6))
+    h = m2.fit(X, y, epochs=50, batch_size=50, verbose=0, callbacks=[cb.TerminateOnNaN()])
+    assert h.epochs < 50 and not math.isfinite(h.history["loss"][-1])
+    assert all(np.isfinite(p).all() for p in m2.parameters())
+
+
+def test_csv_logger_and_lambda(tmp_path):
+    X, y = iris_std()
+    m = classifier()
+    path = tmp_path / "log.csv"
+    begun = []
+    h = m.fit(X, y, epochs=3, verbose=0, validation_split=0.2,
+              callbacks=[cb.CSVLogger(path), cb.LambdaCallback(on_train_begin=lambda logs: begun.append(1))])
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    assert float(rows[2]["val_accuracy"]) == pytest.approx(h.history["val_accuracy"][2])
+    assert float(rows[1]["loss"]) == pytest.approx(h.history["loss"][1])
+    assert begun == [1]
+
+
+def test_history_contents_and_validation_split():
+    X, y = iris_std()
+    m = classifier()
+    h = m.fit(X, y, epochs=2, verbose=0, validation_split=0.2)
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "iterations"):
+        assert len(h.history[key]) == 2
+    assert h.history["iterations"] == [4, 4]          # 120 training rows at batch 32
+    # The validation part is the last 20% (as given, before shuffling).
+    assert m.evaluate(X[-30:], y[-30:])["loss"] == pytest.approx(h.history["val_loss"][-1], rel=1e-6)
+
+
+def test_progress_bar_and_epoch_lines(capsys):
+    X, y = iris_std()
+    m = classifier()
+    m.fit(X, y, epochs=2, verbose=1, validation_split=0.2)
+    cap = capsys.readouterr()
+    lines = [l for l in cap.out.splitlines() if l.startswith("Epoch")]
+    assert len(lines) == 2
+    assert lines[1].startswith("Epoch 2/2 - ") and " - loss " in lines[1] and " - val_accuracy " in lines[1]
+    assert "batch" in cap.err   # the tqdm bar
+    m.fit(X, y, epochs=1, verbose=0)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_history_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    X, y = iris_std()
+    m = classifier()
+    h = m.fit(X, y, epochs=3, verbose=0, validation_split=0.2)
+    out = h.plot(tmp_path / "curves.png")
+    with open(out, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+# ------------------------------------------------------ gradcheck, summary
+def test_gradcheck_small_errors_and_detects_a_wrong_gradient():
+    X, y = iris_std()
+    m = entrena.Sequential([entrena.Dense(6, activation="tanh"), entrena.Dense(5, activation="relu"),
+                            entrena.Dense(3)], seed=2)
+    m.compile()
+    report = entrena.gradcheck(m, X[:20], y[:20])
+    assert set(report) == {n for n, _ in m.named_parameters()}
+    assert max(report.values()) < 1e-5
+
+    class Wrong(entrena.losses.CategoricalCrossentropy):
+        def backward(self):
+            output, *_ = self._last
+            output.model.backward(2 * self.gradient(output, self._last[2]))
+    bad = entrena.gradcheck(m, X[:20], y[:20], loss=Wrong())
+    assert max(bad.values()) > 0.3
+
+
+def test_summary_and_state_dict():
+    m = classifier(hidden=(8,))
+    m.build(4)
+    text = m.summary(print_fn=None)
+    assert "dense_0" in text and "(None, 8)" in text and "Total params: 67" in text
+    sd = m.state_dict()
+    assert list(sd) == ["dense_0.W", "dense_0.b", "dense_1.W", "dense_1.b"]
+    other = classifier(hidden=(8,), seed=99)
+    other.build(4)
+    other.load_state_dict(sd)
+    for a, b in zip(other.parameters(), m.parameters()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"state\['dense_0.W'\]: expected shape \(4, 8\)"):
+        other.load_state_dict({**sd, "dense_0.W": np.zeros((3, 8))})
+    with pytest.raises(ValueError, match="names do not match"):
+        other.load_state_dict({"x": 1})
+
+
+def test_predict_proba_and_classes():
+    X, y = iris_std()
+    m = classifier()
+    m.fit(X, y, epochs=5, verbose=0)
+    p = m.predict_proba(X)
+    np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(m.predict_classes(X), p.argmax(1))
