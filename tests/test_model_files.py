@@ -15,7 +15,7 @@ from entrena import _core
 
 def _model(mod, seed=0, input_dim=6):
     m = mod.Sequential(seed)
-    m.add_dense(8, True, "he_normal", 0.0, 0.0, "zeros", 0.0, 0.0, "relu")
+    m.add_dense(8, kernel_init="he_normal", activation="relu")
     m.add_dropout(0.2)
     m.add_dense(3, use_bias=False)
     m.build([input_dim])

@@ -355,3 +355,114 @@ def test_predict_proba_and_classes():
     p = m.predict_proba(X)
     np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-5)
     np.testing.assert_array_equal(m.predict_classes(X), p.argmax(1))
+
+
+# ------------------------------------------------------------ save, load
+def test_save_load_roundtrip_resumes_training(tmp_path):
+    X, y = iris_std()
+    m = entrena.Sequential([entrena.Dense(8, activation="tanh", name="hidden"), entrena.Dense(3)], seed=0)
+    m.compile(optimizer=entrena.optimizers.Adam(lr=0.01), metrics=["accuracy"])
+    m.fit(X, y, epochs=3, verbose=0)
+    path = tmp_path / "model.safetensors"
+    m.save(path, metadata={"note": "iris"})
+    m2 = entrena.load(path)
+    np.testing.assert_array_equal(m.predict(X), m2.predict(X))
+    assert m2.metadata == {"note": "iris"} and m2.layers[0].name == "hidden"
+    assert isinstance(m2.optimizer, entrena.optimizers.Adam) and m2.optimizer.lr == 0.01
+    assert m2.optimizer.iterations == m.optimizer.iterations == 15
+    assert [mm.name for mm in m2.metrics] == ["accuracy"]
+    # Same state, same data order: training continues identically.
+    h1 = m.fit(X, y, epochs=2, shuffle=False, verbose=0)
+    h2 = m2.fit(X, y, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-6)
+    # float64 conversion on load.
+    m3 = entrena.load(path, dtype="float64")
+    assert m3.dtype == np.float64
+    np.testing.assert_allclose(m3.predict(X), entrena.load(path).predict(X), rtol=1e-5, atol=1e-6)
+
+
+def test_saved_file_is_plain_safetensors(tmp_path):
+    st = pytest.importorskip("safetensors.numpy")
+    X, y = iris_std()
+    m = classifier(hidden=(5,))
+    m.fit(X, y, epochs=1, verbose=0)
+    m.save(tmp_path / "m.safetensors", include_optimizer=False)
+    tensors = st.load_file(str(tmp_path / "m.safetensors"))
+    assert sorted(tensors) == ["layers.0.W", "layers.0.b", "layers.1.W", "layers.1.b"]
+    np.testing.assert_array_equal(tensors["layers.0.W"], m.parameters()[0])
+    assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_load_rejects_bad_files(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}      ")
+    with pytest.raises(ValueError):
+        entrena.load(bad)
+    with pytest.raises(OSError):
+        entrena.load(tmp_path / "missing.safetensors")
+    m = classifier()
+    m.build(4)
+    with pytest.raises(ValueError, match="metadata: the key 'format' is entrena's own"):
+        m.save(tmp_path / "x.safetensors", metadata={"format": "x"})
+
+
+def test_model_checkpoint_best_only(tmp_path):
+    X, y = iris_std()
+    m = classifier()
+    ck = cb.ModelCheckpoint(tmp_path / "best-{epoch:02d}.safetensors", monitor="val_loss", save_best_only=True)
+    h = m.fit(X, y, epochs=6, verbose=0, validation_split=0.2, callbacks=[ck])
+    val = h.history["val_loss"]
+    improving = [e + 1 for e in range(6) if val[e] < min(val[:e], default=np.inf)]
+    assert [p.split("best-")[1][:2] for p in ck.saved] == [f"{e:02d}" for e in improving]
+    last = entrena.load(ck.saved[-1])
+    assert last.evaluate(X[-30:], y[-30:])["loss"] == pytest.approx(min(val), rel=1e-5)
+
+
+# ------------------------------------------------------------------- CLI
+def _write_csv(path, X, y, names, target):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(names + [target])
+        for row, t in zip(X, y):
+            w.writerow(list(row) + [t])
+
+
+def test_cli_train_and_predict_classification(tmp_path, capsys):
+    from entrena.__main__ import main
+    X, y = load_iris()
+    species = np.array(["setosa", "versicolor", "virginica"])[y]
+    data = tmp_path / "iris.csv"
+    _write_csv(data, X, species, ["sl", "sw", "pl", "pw"], "species")
+    model = tmp_path / "iris.safetensors"
+    rc = main(["train", "--data", str(data), "--target", "species", "--hidden", "16",
+               "--epochs", "60", "--lr", "0.01", "--out", str(model), "--no-bar"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "classification" in out and "Epoch 60/60" in out
+    acc = float(out.split("test accuracy ")[1].split()[0])
+    assert acc > 0.85
+    preds = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(model), "--data", str(data), "--out", str(preds), "--proba"]) == 0
+    with open(preds, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 150 and set(rows[0]) == {"species", "p_setosa", "p_versicolor", "p_virginica"}
+    assert np.mean([r["species"] == s for r, s in zip(rows, species)]) > 0.85
+
+
+def test_cli_regression_and_errors(tmp_path, capsys):
+    from entrena.__main__ import main
+    X, y = entrena.datasets.make_regression(n_samples=300, n_features=4, noise=0.05, seed=0)
+    data = tmp_path / "reg.csv"
+    _write_csv(data, X, y, ["a", "b", "c", "d"], "target")
+    rc = main(["train", "--data", str(data), "--target", "target", "--hidden", "32", "--epochs", "40",
+               "--out", str(tmp_path / "reg.safetensors"), "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "regression" in out
+    assert float(out.split(" r2 ")[1].split()[0]) > 0.9
+    assert main(["train", "--data", str(data), "--target", "nope", "--quiet"]) == 2
+    assert "--target: no column 'nope'" in capsys.readouterr().err
+    assert main(["train", "--data", str(tmp_path / "none.csv"), "--target", "x"]) == 2
+    assert "no such file" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,t\n1,x,0\n2,3,1\n")
+    assert main(["train", "--data", str(bad), "--target", "t"]) == 2
+    assert "column 'b' row 2: expected a number, got 'x'" in capsys.readouterr().err

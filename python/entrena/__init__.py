@@ -13,7 +13,7 @@ from .layers import (ELU, GELU, Activation, Dense, Dropout, Flatten, LeakyReLU, 
 from .losses import (BinaryCrossentropy, BinaryCrossentropyWithLogits, CategoricalCrossentropy,
                      HalfMeanSquaredError, Hinge, Huber, MeanAbsoluteError, MeanSquaredError,
                      MulticlassHinge)
-from .models import Sequential
+from .models import Sequential, load
 from .optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
 
 
@@ -25,7 +25,7 @@ def cpu_info() -> dict:
 
 __all__ = [
     "__version__", "get_num_threads", "set_num_threads", "cpu_info", "gradcheck",
-    "Sequential", "Dense", "Dropout", "Flatten", "Activation", "ReLU",
+    "Sequential", "load", "Dense", "Dropout", "Flatten", "Activation", "ReLU",
     "Sigmoid", "Tanh", "LeakyReLU", "ELU", "GELU", "SiLU", "Swish", "Softplus", "Softmax", "LogSoftmax",
     "CategoricalCrossentropy", "MeanSquaredError", "HalfMeanSquaredError", "MeanAbsoluteError", "Huber",
     "BinaryCrossentropy", "BinaryCrossentropyWithLogits", "Hinge", "MulticlassHinge", "SGD",

@@ -18,9 +18,10 @@ class CLIError(Exception):
     """A problem with the user's files or flags: printed without a traceback."""
 
 
-def read_csv(path, target=None):
+def read_csv(path, target=None, features=None):
     """Reads a CSV with a header row. Returns (feature names, X as float64,
-    target values as strings or None)."""
+    target values as strings or None). With ``features``, only those columns
+    are read as features (in that order) and the others are ignored."""
     if not os.path.isfile(path):
         raise CLIError(f"--data: no such file: {path}")
     with open(path, newline="") as f:
@@ -42,6 +43,12 @@ def read_csv(path, target=None):
         y = [v.strip() for v in cols[t]]
         cols = cols[:t] + cols[t + 1:]
         header = header[:t] + header[t + 1:]
+    if features is not None:
+        missing = [f for f in features if f not in header]
+        if missing:
+            raise CLIError(f"--data: missing feature column(s) {', '.join(missing)}")
+        cols = [cols[header.index(f)] for f in features]
+        header = list(features)
     if not header:
         raise CLIError("--data: no feature columns besides the target")
     X = np.empty((len(body), len(header)))
@@ -187,11 +194,7 @@ def predict(args) -> int:
         raise CLIError(f"--model: {args.model} was not saved by 'entrena train' "
                        "(it has no feature names or scaling); use entrena.load in Python")
     info = json.loads(raw)
-    names, X, _ = read_csv(args.data, None)
-    missing = [f for f in info["features"] if f not in names]
-    if missing:
-        raise CLIError(f"--data: missing feature column(s) {', '.join(missing)}")
-    X = X[:, [names.index(f) for f in info["features"]]]
+    _, X, _ = read_csv(args.data, None, features=info["features"])
     X = (X - np.array(info["scaler_mean"])) / np.array(info["scaler_scale"])
     out_rows = []
     if info["task"] == "classification":

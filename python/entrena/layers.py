@@ -270,3 +270,40 @@ class Flatten(Layer):
     def _add_to(self, core_model) -> int:
         core_model.add_flatten()
         return 1
+
+
+def _initializer_spec(cfg):
+    """The engine's {"name", "a", "b"} initializer config -> a kernel_init argument."""
+    if isinstance(cfg, str) or cfg is None:
+        return cfg or "glorot_uniform"
+    name, a, b = cfg.get("name", "glorot_uniform"), cfg.get("a", 0.0), cfg.get("b", 0.0)
+    if name == "constant":
+        return ("constant", {"value": a})
+    if name == "uniform":
+        return ("uniform", {"low": a, "high": b})
+    if name == "normal":
+        return ("normal", {"mean": a, "std": b})
+    return name
+
+
+def from_config(cfg: dict) -> Layer:
+    """A layer from the engine's layer config (the ``architecture`` stored in
+    model files; schema in cpp/include/entrena/nn/factory.hpp)."""
+    if not isinstance(cfg, dict) or "type" not in cfg:
+        raise ValueError(f"layer config: expected a dict with a 'type', got {cfg!r}")
+    kind = cfg["type"]
+    if kind == "Dense":
+        act = cfg.get("activation")
+        if isinstance(act, dict):
+            act = act.get("activation")
+        return Dense(cfg["units"], activation=act, use_bias=cfg.get("use_bias", True),
+                     kernel_init=_initializer_spec(cfg.get("kernel_init")),
+                     bias_init=_initializer_spec(cfg.get("bias_init", "zeros")))
+    if kind == "Activation":
+        act = cfg["activation"]
+        return Activation(act, alpha=cfg.get("alpha") if act in _ALPHA_DEFAULTS else None)
+    if kind == "Dropout":
+        return Dropout(cfg["rate"])
+    if kind == "Flatten":
+        return Flatten()
+    raise ValueError(f"layer config: unknown layer type {kind!r}")

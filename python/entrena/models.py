@@ -3,15 +3,20 @@ PyTorch-style step API. Parameters, gradients and optimizer state live in
 the C++ engine; Python sees parameters as writable NumPy views."""
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
 
 import numpy as np
 
-from . import _checks
+from . import _checks, _core
 from . import losses as _losses
 from . import optimizers as _optimizers
 from .history import History
+
+
+_PY_KEY = "entrena_python"   # model-file metadata: the Python compile settings
 
 
 class Output(np.ndarray):
@@ -56,6 +61,7 @@ class Sequential:
         self.metrics = []
         self.stop_training = False
         self.history = None
+        self.metadata = {}
         for layer in layers or []:
             self.add(layer)
 
@@ -392,6 +398,39 @@ class Sequential:
     def training(self) -> bool:
         return self._training
 
+    # ---------------------------------------------------------- save, load
+    def save(self, path, *, include_optimizer: bool = True, metadata: dict | None = None) -> None:
+        """Writes the model to a safetensors file (atomically): the weights
+        as tensors ``layers.{k}.W`` / ``layers.{k}.b``, the architecture as
+        JSON metadata, the compile settings and, with include_optimizer, the
+        optimizer's state. The C++ API reads and writes the same files."""
+        core = self._require_core("save")
+        md = {}
+        for k, v in (metadata or {}).items():
+            if not isinstance(k, str) or not isinstance(v, str):
+                raise TypeError(f"metadata: expected str keys and values, got {k!r}: {type(v).__name__}")
+            if k in _core.RESERVED_METADATA_KEYS or k == _PY_KEY:
+                raise ValueError(f"metadata: the key {k!r} is entrena's own")
+            md[k] = v
+        md[_PY_KEY] = json.dumps(self._compile_config())
+        opt_core = None
+        if include_optimizer and self.optimizer is not None and self.optimizer._core is not None:
+            opt_core = self.optimizer._core
+        _core.save(core, os.fspath(path), metadata=md, optimizer=opt_core)
+
+    def _compile_config(self):
+        cfg = {"name": self.name, "seed": self.seed,
+               "layer_names": [layer.name for layer in self.layers]}
+        if self.loss is not None:
+            cfg["loss"] = {"name": self.loss.name, "config": self.loss.get_config()}
+        if self.optimizer is not None:
+            opt = self.optimizer.get_config()
+            if isinstance(opt.get("betas"), tuple):
+                opt["betas"] = list(opt["betas"])
+            cfg["optimizer"] = {"name": self.optimizer.name, "config": opt}
+        cfg["metrics"] = [m.name for m in self.metrics]
+        return cfg
+
     # ------------------------------------------------------------- display
     def summary(self, print_fn=print) -> str:
         core = self._require_core("summary")
@@ -414,3 +453,47 @@ class Sequential:
 
     def __repr__(self):
         return f"Sequential([{', '.join(map(repr, self.layers))}], dtype={self.dtype.name})"
+
+
+def load(path, *, dtype=None, compile: bool = True) -> Sequential:
+    """Reads a model file written by ``model.save`` (or by the C++ API).
+
+    Returns a built Sequential with the saved weights; with compile=True and
+    compile settings in the file, also its loss, optimizer (with its saved
+    state) and metrics, so training can go on where it stopped. ``dtype``
+    converts the weights to float32 or float64. ``model.metadata`` holds the
+    file's extra metadata entries.
+    """
+    if dtype is not None:
+        dtype = _checks.resolve_dtype(dtype).name
+    core, md, opt_state = _core.load(os.fspath(path), dtype)
+    from .layers import from_config
+    arch = json.loads(md["architecture"])
+    py = json.loads(md[_PY_KEY]) if _PY_KEY in md else {}
+    layers = [from_config(c) for c in arch["layers"]]
+    for layer, name in zip(layers, py.get("layer_names", [])):
+        layer.name = name
+    model = Sequential(layers, dtype=md.get("dtype", "float32") if dtype is None else dtype,
+                       seed=py.get("seed", 0), name=py.get("name"))
+    if core.num_layers != len(layers):
+        raise ValueError(f"{path}: the architecture lists {len(layers)} layers, the engine built {core.num_layers}")
+    for i, layer in enumerate(layers):
+        layer._core_range = (i, 1)
+    model._core = core
+    model.metadata = {k: v for k, v in md.items()
+                      if k not in _core.RESERVED_METADATA_KEYS and k != _PY_KEY}
+    if compile and "loss" in py:
+        from . import losses, optimizers
+        loss = losses.get(py["loss"]["name"])
+        loss = type(loss)(**py["loss"]["config"])
+        opt = None
+        if "optimizer" in py:
+            o = py["optimizer"]
+            opt = type(optimizers.get(o["name"]))(**o["config"])
+            if opt_state is not None and "optimizer_state" in md:
+                info = json.loads(md["optimizer_state"])
+                if info.get("name") == opt.name:
+                    opt.load_state_dict({"name": opt.name, "config": opt.get_config(),
+                                         "steps": int(info.get("steps", 0)), "state": opt_state})
+        model.compile(loss=loss, optimizer=opt or "sgd", metrics=py.get("metrics") or None)
+    return model

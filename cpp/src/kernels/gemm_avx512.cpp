@@ -52,13 +52,14 @@ struct V512d {
 // Block sizes for a core with 32-48 KiB L1d and 1-2 MiB L2 (Zen 4, Ice
 // Lake / Sapphire Rapids): the A micro-panel MR×KC takes about half of L1,
 // the B block KC×NC about half of L2.
-template <class VT, int MR_, int NV, index_t KC_, index_t MC_, index_t NC_>
+template <class VT, int MR_, int NV, index_t KC_, index_t MC_, index_t NC_, int WIDE_,
+          int WIDE_ROWS_>
 struct Kern {
   using T = typename VT::T;
   static constexpr int MR = MR_, NR = NV * VT::W;
   static constexpr index_t KC = KC_, MC = MC_, NC = NC_;
   // Tiles of up to WIDE_ROWS rows may be WIDE micro-panels wide.
-  static constexpr int WIDE = 4, WIDE_ROWS = 2;
+  static constexpr int WIDE = WIDE_, WIDE_ROWS = WIDE_ROWS_;
   template <int AL, int ROWS, bool EDGE, int S>
   static void tile(index_t kc, const T* a, index_t as, const T* b, index_t bs, T* c, index_t ldc,
                    index_t nr, const Epilogue<T>& ep) {
@@ -66,8 +67,11 @@ struct Kern {
   }
 };
 
-using KernF = Kern<V512f, 12, 2, 384, 960, 384>;
-using KernD = Kern<V512d, 12, 2, 192, 960, 384>;
+#ifndef KF
+#define KF 6, 4, 384, 960, 384, 2, 1
+#endif
+using KernF = Kern<V512f, KF>;
+using KernD = Kern<V512d, 12, 2, 192, 960, 384, 4, 2>;
 
 }  // namespace
 

@@ -77,12 +77,12 @@ inline void vec_tile(index_t kc, const typename V::T* a, index_t as, const typen
   R acc[ROWS][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < ROWS; ++i)
-#pragma GCC unroll 4
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
   // The tile of C is needed after the K loop: start fetching it now.
 #pragma GCC unroll 16
   for (int i = 0; i < ROWS; ++i)
-#pragma GCC unroll 4
+#pragma GCC unroll 16
     for (int v = 0; v < NV * W * static_cast<int>(sizeof(T)); v += 64)
       V::prefetch(reinterpret_cast<const char*>(c + i * ldc) + v);
 
@@ -90,43 +90,71 @@ inline void vec_tile(index_t kc, const typename V::T* a, index_t as, const typen
 #pragma GCC unroll 2
   for (index_t k = 0; k < kc; ++k) {
     R bv[NV];
-    if constexpr (!EDGE && AL == 1) {  // DEV: prefetch B rows ahead when read in place
+    if constexpr (!EDGE) {  // DEV: prefetch B rows ahead
 #pragma GCC unroll 8
       for (int v = 0; v < NV * W * static_cast<int>(sizeof(T)); v += 64)
         V::prefetch(reinterpret_cast<const char*>(b + PFD * bs) + v);
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) bv[v] = load(b + v * W, v);
 #pragma GCC unroll 16
     for (int i = 0; i < ROWS; ++i) {
       const R ai = V::set1(AL == 0 ? a[i] : a[i * as]);
-#pragma GCC unroll 4
+#pragma GCC unroll 16
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(ai, bv[v], acc[i][v]);
     }
     a += a_step;
     b += bs;
   }
 
-  const R valpha = V::set1(ep.alpha), vbeta = V::set1(ep.beta);
-  const bool scale = ep.alpha != T(1);
+  // Epilogue, one pass per step so each step is a single branch (the tile
+  // stays in registers): scale, add beta·C, add the bias, ReLU, store.
+  const T alpha = ep.alpha, beta = ep.beta;
+  const T* bias = ep.bias;
+  const bool relu = ep.relu;
+  if (alpha != T(1)) {
+    const R va = V::set1(alpha);
 #pragma GCC unroll 16
-  for (int i = 0; i < ROWS; ++i) {
-    T* ci = c + i * ldc;
-#pragma GCC unroll 4
+    for (int i = 0; i < ROWS; ++i)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::mul(acc[i][v], va);
+  }
+  if (beta == T(1)) {
+#pragma GCC unroll 16
+    for (int i = 0; i < ROWS; ++i)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::add(load(c + i * ldc + v * W, v), acc[i][v]);
+  } else if (beta != T(0)) {
+    const R vb = V::set1(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < ROWS; ++i)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v)
+        acc[i][v] = V::fma(load(c + i * ldc + v * W, v), vb, acc[i][v]);
+  }
+  if (bias) {
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
-      R x = scale ? V::mul(acc[i][v], valpha) : acc[i][v];
-      if (ep.beta == T(1))
-        x = V::add(load(ci + v * W, v), x);
-      else if (ep.beta != T(0))
-        x = V::fma(load(ci + v * W, v), vbeta, x);
-      if (ep.bias) x = V::add(x, load(ep.bias + v * W, v));
-      if (ep.relu) x = V::relu(x);
-      if (EDGE)
-        V::maskstore(ci + v * W, mask[v], x);
-      else
-        V::store(ci + v * W, x);
+      const R bv = load(bias + v * W, v);
+#pragma GCC unroll 16
+      for (int i = 0; i < ROWS; ++i) acc[i][v] = V::add(acc[i][v], bv);
     }
   }
+  if (relu) {
+#pragma GCC unroll 16
+    for (int i = 0; i < ROWS; ++i)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::relu(acc[i][v]);
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < ROWS; ++i)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) {
+      if constexpr (EDGE)
+        V::maskstore(c + i * ldc + v * W, mask[v], acc[i][v]);
+      else
+        V::store(c + i * ldc + v * W, acc[i][v]);
+    }
 }
 
 // ------------------------------------------------------------------ packing

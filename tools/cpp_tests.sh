@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The C++ side of entrena, end to end:
+#   1. configure and build the library, the C++ tests and the examples;
+#   2. run the tests with CTest (its summary is printed);
+#   3. install the CMake package to a temporary prefix and build
+#      examples/cpp as a separate consumer project against it
+#      (find_package(entrena CONFIG REQUIRED)), then run it;
+#   4. build a consumer that adds entrena with add_subdirectory;
+#   5. if Python can import entrena, train + save a model in Python and
+#      check that the C++ consumer prints the same predictions.
+# Exits non-zero on the first failure.
+#   bash tools/cpp_tests.sh [BUILD_DIR]        (default: build/cpp-tests)
+#   ENTRENA_JOBS=N sets the build parallelism (default 2).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build/cpp-tests}
+case "$build" in /*) ;; *) build=$root/$build ;; esac
+jobs=${ENTRENA_JOBS:-2}
+gen=()
+if command -v ninja >/dev/null 2>&1; then gen=(-G Ninja); fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/entrena-cpp-tests.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+step() { printf '\n=== %s\n' "$*"; }
+
+step "configure and build ($build)"
+cmake -S "$root" -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
+  -DENTRENA_BUILD_TESTS=ON -DENTRENA_BUILD_EXAMPLES=ON -DENTRENA_BUILD_PYTHON=OFF \
+  -DENTRENA_INSTALL_CPP=ON >/dev/null
+cmake --build "$build" -j "$jobs"
+
+step "ctest"
+(cd "$build" && ctest --output-on-failure)
+
+step "install to a temporary prefix"
+prefix=$tmp/prefix
+cmake --install "$build" --prefix "$prefix" >/dev/null
+for f in include/entrena/entrena.hpp include/entrena/nn/io.hpp; do
+  [ -f "$prefix/$f" ] || { echo "missing after install: $f" >&2; exit 1; }
+done
+for f in libentrena.a entrenaConfig.cmake entrenaConfigVersion.cmake entrenaTargets.cmake; do
+  [ -n "$(find "$prefix" -name "$f" -print -quit)" ] || { echo "missing after install: $f" >&2; exit 1; }
+done
+echo "installed: $(cd "$prefix" && find . -type f | wc -l) files"
+
+step "consumer project (examples/cpp) with find_package"
+consumer=$tmp/consumer
+cmake -S "$root/examples/cpp" -B "$consumer" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$consumer" -j "$jobs"
+"$consumer/train_xor" "$tmp"
+
+step "consumer project with add_subdirectory"
+sub=$tmp/subdir
+mkdir -p "$sub"
+cat >"$sub/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.18)
+project(entrena_subdir_consumer LANGUAGES CXX)
+add_subdirectory("$root" entrena)
+foreach(opt ENTRENA_BUILD_TESTS ENTRENA_BUILD_EXAMPLES ENTRENA_INSTALL_CPP)
+  if(\${opt})
+    message(FATAL_ERROR "\${opt} should be OFF when entrena is not the top-level project")
+  endif()
+endforeach()
+add_executable(app app.cpp)
+target_link_libraries(app PRIVATE entrena::entrena)
+CMAKE
+cat >"$sub/app.cpp" <<'CPP'
+#include <cstdio>
+#include <entrena/entrena.hpp>
+int main() {
+  entrena::Sequential<float> m(1);
+  m.add(entrena::make_layer<float>(entrena::Json::parse(R"({"type": "Dense", "units": 2})")));
+  m.build({3});
+  std::printf("entrena %s: %lld parameters\n", entrena::version(), static_cast<long long>(m.num_params()));
+  return m.num_params() == 8 ? 0 : 1;
+}
+CPP
+cmake -S "$sub" -B "$sub/build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$sub/build" -j "$jobs" >/dev/null
+"$sub/build/app"
+
+step "a model trained in Python, predicted in C++"
+py=${PYTHON:-python3}
+if "$py" -c "import entrena" >/dev/null 2>&1; then
+  "$py" "$root/examples/python_train_and_save.py" "$tmp/py" | tee "$tmp/py.txt"
+  "$consumer/predict_digits" "$tmp/py/digits_model.safetensors" "$tmp/py/digits_samples.csv" | tee "$tmp/cpp.txt"
+  if ! diff <(grep '^image' "$tmp/py.txt") <(grep '^image' "$tmp/cpp.txt"); then
+    echo "C++ predictions differ from Python's" >&2
+    exit 1
+  fi
+  echo "same predictions in Python and C++"
+else
+  echo "skipped: $py cannot import entrena (set PYTHONPATH, e.g. build/dev/stage)"
+fi
+
+step "all C++ checks passed"
