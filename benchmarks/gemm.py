@@ -17,7 +17,11 @@ OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS set to it measures:
     arguments are passed by position: pybind11 parses keywords slowly).
 
 Times are the best of several repeats (the least disturbed by other work on
-the machine). Every line names the kernel (ISA) and thread count.
+the machine). --clock cpu times single-thread runs with the thread's CPU
+time instead of the wall clock: on a machine busy with other work it leaves
+out the time slices the benchmark was not running; on an idle machine it
+equals the wall clock. Runs on more threads always use the wall clock.
+Every line names the kernel (ISA), thread count and clock.
 """
 from __future__ import annotations
 
@@ -87,37 +91,43 @@ def validate(_core):
 
 
 # ------------------------------------------------------------- measuring
-def best_rate(fn, flops, tmin, repeats):
+def make_clock(kind, threads):
+    return time.thread_time if kind == "cpu" and threads == 1 else time.perf_counter
+
+
+def best_rate(fn, flops, tmin, repeats, clock=time.perf_counter):
     """Best GFLOP/s over `repeats` timings, each of enough calls to last ~tmin."""
     fn()
     n = 1
     while True:
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(n):
             fn()
-        dt = time.perf_counter() - t0
+        dt = clock() - t0
         if dt >= tmin or n >= 1 << 20:
             break
         n = max(2 * n, int(n * tmin / max(dt, 1e-9)))
     best = dt / n
     for _ in range(repeats - 1):
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(n):
             fn()
-        best = min(best, (time.perf_counter() - t0) / n)
+        best = min(best, (clock() - t0) / n)
     return flops / best * 1e-9
 
 
-def worker(threads, quick):
+def worker(threads, quick, clock_kind):
     """Runs in a fresh process whose BLAS thread count is `threads`."""
     _core = core()
+    clock = make_clock(clock_kind, threads)
+    clock_kind = "cpu" if clock is time.thread_time else "wall"
     k = _core.kernels
     _core.set_num_threads(threads)
     isa = _core.cpu_info()["best_isa"]
     _core.set_isa(isa)
     rng = np.random.default_rng(1)
     tmin, repeats = (0.05, 3) if quick else (0.2, 5)
-    res = {"threads": threads, "isa": isa}
+    res = {"threads": threads, "isa": isa, "clock": clock_kind}
     peak = max(k.fma_peak_gflops(0.1 if quick else 0.3, isa, threads) for _ in range(2 if quick else 3))
     res["peak_gflops"] = {str(threads): peak}
     res["square"] = []
@@ -126,8 +136,10 @@ def worker(threads, quick):
         B = rng.standard_normal((n, n)).astype(np.float32)
         C = np.empty((n, n), np.float32)
         flops = 2.0 * n ** 3
-        g = best_rate(lambda: k.gemm(A, B, False, False, 1.0, 0.0, None, C), flops, tmin, repeats if n < 2048 or not quick else 2)
-        g_np = best_rate(lambda: np.matmul(A, B, out=C), flops, tmin, repeats if n < 2048 or not quick else 2)
+        g = best_rate(lambda: k.gemm(A, B, False, False, 1.0, 0.0, None, C), flops, tmin,
+                       repeats if n < 2048 or not quick else 2, clock)
+        g_np = best_rate(lambda: np.matmul(A, B, out=C), flops, tmin,
+                       repeats if n < 2048 or not quick else 2, clock)
         res["square"].append({"n": n, "gflops": g, "pct_of_peak": 100 * g / peak, "numpy_gflops": g_np})
     res["mlp"] = []
     for (M, K, N) in MLP_SHAPES:
@@ -135,18 +147,18 @@ def worker(threads, quick):
         B = rng.standard_normal((K, N)).astype(np.float32)
         C = np.empty((M, N), np.float32)
         flops = 2.0 * M * K * N
-        g = best_rate(lambda: k.gemm(A, B, False, False, 1.0, 0.0, None, C), flops, tmin, repeats)
-        g_np = best_rate(lambda: np.matmul(A, B, out=C), flops, tmin, repeats)
+        g = best_rate(lambda: k.gemm(A, B, False, False, 1.0, 0.0, None, C), flops, tmin, repeats, clock)
+        g_np = best_rate(lambda: np.matmul(A, B, out=C), flops, tmin, repeats, clock)
         res["mlp"].append({"M": M, "K": K, "N": N, "gflops": g, "numpy_gflops": g_np,
                            "ratio_vs_numpy": g / g_np})
     return res
 
 
-def run_worker(threads, quick):
+def run_worker(threads, quick, clock_kind):
     env = dict(os.environ)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(threads)]
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(threads), "--clock", clock_kind]
     if quick:
         cmd.append("--quick")
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -157,7 +169,7 @@ def run_worker(threads, quick):
 
 def report(res):
     t, isa = res["threads"], res["isa"]
-    tag = f"[{isa} x{t}]"
+    tag = f"[{isa} x{t} {res['clock']}]"
     peak = res["peak_gflops"][str(t)]
     out = [f"{tag} float32 FMA peak: {peak:7.1f} GFLOP/s"]
     for s in res["square"]:
@@ -176,10 +188,12 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="shorter timings (about half a minute)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     p.add_argument("--threads", default=None, help="comma-separated thread counts (default 1 and all cores)")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="wall clock (default), or the thread's CPU time for 1-thread runs (see above)")
     p.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.worker, args.quick)))
+        print(json.dumps(worker(args.worker, args.quick, args.clock)))
         return
     _core = core()
     info = _core.cpu_info()
@@ -189,10 +203,15 @@ def main(argv=None):
         threads = sorted({1, info["hardware_threads"]})
     print(f"CPU: {info['model']}; kernels: {', '.join(available_isas(_core))} (best {info['best_isa']}); "
           f"hardware threads: {info['hardware_threads']}")
+    if hasattr(os, "getloadavg"):
+        load = os.getloadavg()[0]
+        busy = " (other work is running: wall-clock numbers will be low; try --clock cpu)" \
+            if load > 0.5 * info["hardware_threads"] else ""
+        print(f"load average: {load:.2f}{busy}")
     print("\n".join(validate(_core)))
     results = []
     for t in threads:
-        res = run_worker(t, args.quick)
+        res = run_worker(t, args.quick, args.clock)
         results.append(res)
         print("\n".join(report(res)), flush=True)
     if args.json:

@@ -11,7 +11,6 @@ import sys
 import numpy as np
 
 import entrena
-from entrena import _core
 
 out_dir = sys.argv[1] if len(sys.argv) > 1 else "."
 os.makedirs(out_dir, exist_ok=True)
@@ -27,10 +26,7 @@ model.compile(loss="categorical_crossentropy", optimizer=entrena.Adam(lr=1e-3))
 model.fit(X_train, y_train, epochs=20, batch_size=32, verbose=0)
 print(f"test loss {model.evaluate(X_test, y_test)['loss']:.4f}")
 
-if hasattr(model, "save"):
-    model.save(model_path)
-else:  # the engine's own writer, which model.save wraps
-    _core.save(model._core, model_path, {"example": "digits"})
+model.save(model_path)
 
 samples = np.ascontiguousarray(X_test[:5], dtype=np.float32)
 np.savetxt(samples_path, samples, fmt="%.9g", delimiter=",")  # %.9g: float32 round-trips exactly

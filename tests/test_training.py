@@ -466,3 +466,31 @@ def test_cli_regression_and_errors(tmp_path, capsys):
     bad.write_text("a,b,t\n1,x,0\n2,3,1\n")
     assert main(["train", "--data", str(bad), "--target", "t"]) == 2
     assert "column 'b' row 2: expected a number, got 'x'" in capsys.readouterr().err
+
+
+# ------------------------------------------------- binary and multi-label
+def test_binary_moons_with_logits_and_hinge():
+    X, y = entrena.datasets.make_moons(n_samples=400, noise=0.1, seed=0)
+    for loss, metric in (("bce_with_logits", "binary_accuracy"), ("hinge", "accuracy")):
+        m = entrena.Sequential([entrena.Dense(32, activation="relu"), entrena.Dense(1)], seed=0)
+        m.compile(loss=loss, optimizer=entrena.optimizers.Adam(lr=0.01), metrics=[metric])
+        h = m.fit(X, y.reshape(-1, 1) if loss == "bce_with_logits" else y, epochs=60, verbose=0)
+        assert h.history[metric][-1] > 0.95, loss
+        classes = m.predict_classes(X)
+        assert classes.shape == (400,) and set(np.unique(classes)) <= {0, 1}
+        assert np.mean(classes == y) > 0.95
+        if loss == "bce_with_logits":
+            p = m.predict_proba(X)
+            np.testing.assert_allclose(p, 1 / (1 + np.exp(-m.predict(X).astype(np.float64))), rtol=1e-5)
+
+
+def test_multilabel_probabilities_are_per_column_sigmoids():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6)).astype(np.float32)
+    Y = (X[:, :3] > 0).astype(np.float32)          # three independent labels
+    m = entrena.Sequential([entrena.Dense(16, activation="tanh"), entrena.Dense(3)], seed=0)
+    m.compile(loss="bce_with_logits", optimizer=entrena.optimizers.Adam(lr=0.02))
+    m.fit(X, Y, epochs=60, verbose=0)
+    p = m.predict_proba(X)
+    assert p.shape == (200, 3) and not np.allclose(p.sum(1), 1.0)
+    assert np.mean(m.predict_classes(X) == Y) > 0.95

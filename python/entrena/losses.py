@@ -26,12 +26,34 @@ class Loss:
 
     name = "loss"
     #: "logits", "probabilities" or None: what the model's raw output is for
-    #: this loss. predict_proba applies softmax/sigmoid to "logits" outputs.
+    #: this loss (see probabilities()).
     output_kind = None
 
     def __init__(self):
         self._cores = {}
         self._last = None
+
+    # -- what the model's output means under this loss
+    def probabilities(self, output: np.ndarray) -> np.ndarray:
+        """The output as probabilities where that has a meaning (predict_proba);
+        the raw output otherwise."""
+        return output
+
+    def classes(self, output: np.ndarray) -> np.ndarray:
+        """Predicted class labels (predict_classes): the argmax of each row,
+        or for one output column a 0/1 label at probability 0.5."""
+        p = self.probabilities(output)
+        if p.ndim == 2 and p.shape[1] > 1:
+            return p.argmax(axis=1)
+        return (p.reshape(len(p)) > 0.5).astype(np.int64)
+
+    def metric_inputs(self, output: np.ndarray) -> np.ndarray:
+        """What metrics see of the outputs."""
+        return self.probabilities(output)
+
+    def metric_targets(self, prepared: np.ndarray) -> np.ndarray:
+        """What metrics see of the targets, from prepare_targets' result."""
+        return prepared
 
     # -- what subclasses provide
     def _make_core(self, mod):
@@ -217,6 +239,12 @@ class BinaryCrossentropy(_Reduced):
     def _make_core(self, mod):
         return mod.BinaryCrossEntropy(self.reduction)
 
+    def classes(self, output):
+        """0/1 per column (multi-label), at probability 0.5; (n,) for one column."""
+        p = self.probabilities(output)
+        labels = (p > 0.5).astype(np.int64)
+        return labels.reshape(len(p)) if p.ndim == 2 and p.shape[1] == 1 else labels
+
     def prepare_targets(self, y, n_outputs, dtype):
         return _unit_targets(y, n_outputs, dtype, self.name)
 
@@ -231,6 +259,11 @@ class BinaryCrossentropyWithLogits(BinaryCrossentropy):
     def _make_core(self, mod):
         return mod.BinaryCrossEntropyWithLogits(self.reduction)
 
+    def probabilities(self, output):
+        """The sigmoid of each logit (independent columns)."""
+        e = np.exp(-np.abs(output))
+        return np.where(output >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(output.dtype)
+
 
 class Hinge(_Reduced):
     """Binary hinge L = red max(0, 1 - y output) with y in {-1, +1}; 0/1
@@ -240,6 +273,17 @@ class Hinge(_Reduced):
 
     def _make_core(self, mod):
         return mod.Hinge(self.reduction)
+
+    def classes(self, output):
+        """0/1 labels: the sign of the margin."""
+        return (output.reshape(len(output)) > 0).astype(np.int64)
+
+    def metric_inputs(self, output):
+        return self.classes(output)
+
+    def metric_targets(self, prepared):
+        # Targets are prepared as -1/+1; metrics see 0/1 labels.
+        return (prepared.reshape(len(prepared)) > 0).astype(np.int64)
 
     def prepare_targets(self, y, n_outputs, dtype):
         arr = _value_targets(y, n_outputs, dtype, self.name)
@@ -288,6 +332,11 @@ class CategoricalCrossentropy(Loss):
     def _make_core(self, mod):
         return mod.SoftmaxCrossEntropy(self.label_smoothing, self.reduction)
 
+    def probabilities(self, output):
+        z = output - output.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
     def prepare_targets(self, y, n_outputs, dtype):
         return _class_targets(y, n_outputs, dtype, self.name)
 
@@ -309,6 +358,12 @@ class MulticlassHinge(Loss):
 
     def _make_core(self, mod):
         return mod.MultiMarginHinge(self.margin, self.reduction)
+
+    def classes(self, output):
+        return output.argmax(axis=1)
+
+    def metric_inputs(self, output):
+        return output.argmax(axis=1).astype(output.dtype)
 
     def prepare_targets(self, y, n_outputs, dtype):
         return _class_indices(y, n_outputs, dtype, self.name)

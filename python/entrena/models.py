@@ -313,21 +313,22 @@ class Sequential:
         return n // batch_size if drop_last else -(-n // batch_size)
 
     def _metric_logs(self, X, Y, prefix):
-        out = self._predict_raw(X)
-        return {prefix + m.name: float(m(Y, self._to_probabilities(out))) for m in self.metrics}
+        out = self.loss.metric_inputs(self._predict_raw(X))
+        Y = self.loss.metric_targets(Y)
+        return {prefix + m.name: float(m(Y, out)) for m in self.metrics}
 
-    def _evaluate_prepared(self, X, Y):
+    def _evaluate_prepared(self, X, Y, batch_size=1024):
         self._ensure_built(X)
         core_mod = _checks.core_module(self.dtype)
         self.eval()
         try:
-            loss, out = core_mod.evaluate(self._core, self.loss.core(self.dtype), X, Y, 1024)
+            loss, out = core_mod.evaluate(self._core, self.loss.core(self.dtype), X, Y, batch_size)
         finally:
             self.train()
         logs = {"loss": float(loss)}
-        probs = self._to_probabilities(out)
+        view, Yv = self.loss.metric_inputs(out), self.loss.metric_targets(Y)
         for m in self.metrics:
-            logs[m.name] = float(m(Y, probs))
+            logs[m.name] = float(m(Yv, view))
         return logs
 
     def evaluate(self, X, y, batch_size: int = 1024, *, return_dict: bool = True):
@@ -335,8 +336,8 @@ class Sequential:
         self._require_compiled("evaluate")
         X = self._inputs(X)
         Y = self._targets(y, len(X))
-        _checks.check_int(batch_size, "batch_size", minimum=1)
-        logs = self._evaluate_prepared(X, Y)
+        batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
+        logs = self._evaluate_prepared(X, Y, batch_size)
         return logs if return_dict else [logs["loss"]] + [logs[m.name] for m in self.metrics]
 
     def _predict_raw(self, X, batch_size=1024):
@@ -348,27 +349,18 @@ class Sequential:
         batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
         return self._predict_raw(X, batch_size)
 
-    def _to_probabilities(self, out):
-        kind = getattr(self.loss, "output_kind", None)
-        if kind == "logits":
-            if out.ndim == 2 and out.shape[1] > 1:
-                z = out - out.max(axis=1, keepdims=True)
-                e = np.exp(z)
-                return e / e.sum(axis=1, keepdims=True)
-            return 1.0 / (1.0 + np.exp(-out))
-        return out
-
     def predict_proba(self, X, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities (softmax or sigmoid of logits where the loss works on logits)."""
         if self.loss is None:
             raise RuntimeError("predict_proba: compile the model first (the loss tells what the outputs are)")
-        return self._to_probabilities(self.predict(X, batch_size))
+        return self.loss.probabilities(self.predict(X, batch_size))
 
     def predict_classes(self, X, batch_size: int = 1024) -> np.ndarray:
-        p = self.predict_proba(X, batch_size)
-        if p.ndim == 2 and p.shape[1] > 1:
-            return p.argmax(axis=1)
-        return (p.reshape(len(p)) > 0.5).astype(np.int64)
+        """Predicted class labels, as the loss reads the outputs (argmax of
+        the rows, a 0/1 label per output column for binary losses)."""
+        if self.loss is None:
+            raise RuntimeError("predict_classes: compile the model first (the loss tells what the outputs are)")
+        return self.loss.classes(self.predict(X, batch_size))
 
     # ------------------------------------------------------- PyTorch style
     def __call__(self, x) -> Output:

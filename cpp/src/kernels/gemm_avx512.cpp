@@ -1,6 +1,7 @@
-// GEMM variant for AVX-512 (F, DQ, BW, VL): 32 zmm registers hold a 12×2
-// tile of vectors (12 rows × 32 floats or 16 doubles) plus the B row and
-// the broadcast A value. Compiled with -mavx512*; only called when
+// GEMM variant for AVX-512 (F, DQ, BW, VL): 24 of the 32 zmm registers
+// hold a 6×4 tile of vectors (6 rows × 64 floats or 32 doubles), 4 more the
+// B row, one the broadcast A value. Per k: 4 loads and 6 broadcasts feed 24
+// FMAs. Compiled with -mavx512*; only called when
 // active_isa() is AVX512.
 #include <immintrin.h>
 
@@ -50,8 +51,8 @@ struct V512d {
 };
 
 // Block sizes for a core with 32-48 KiB L1d and 1-2 MiB L2 (Zen 4, Ice
-// Lake / Sapphire Rapids): the A micro-panel MR×KC takes about half of L1,
-// the B block KC×NC about half of L2.
+// Lake / Sapphire Rapids): the A micro-panel MR×KC (9 KiB) stays in L1
+// beside the B rows streaming through it, the B block KC×NC (576 KiB) in L2.
 template <class VT, int MR_, int NV, index_t KC_, index_t MC_, index_t NC_, int WIDE_,
           int WIDE_ROWS_>
 struct Kern {
@@ -67,11 +68,9 @@ struct Kern {
   }
 };
 
-#ifndef KF
-#define KF 6, 4, 384, 960, 384, 2, 1
-#endif
-using KernF = Kern<V512f, KF>;
-using KernD = Kern<V512d, 12, 2, 192, 960, 384, 4, 2>;
+//                 MR  NV   KC   MC   NC  WIDE WIDE_ROWS
+using KernF = Kern<V512f, 6, 4, 384, 960, 384, 2, 1>;   // 6×64 floats
+using KernD = Kern<V512d, 6, 4, 192, 960, 384, 2, 1>;   // 6×32 doubles
 
 }  // namespace
 

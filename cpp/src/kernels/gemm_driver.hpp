@@ -20,16 +20,15 @@
 #pragma once
 
 #include "gemm_internal.hpp"
-#include <cstdlib>  // DEV ONLY
-#ifndef PFD
-#define PFD 6
-#endif
 
 namespace entrena::gemm_detail {
 namespace {
 
 inline index_t imin(index_t a, index_t b) { return a < b ? a : b; }
 inline index_t round_up(index_t a, index_t m) { return (a + m - 1) / m * m; }
+
+// How many rows of B ahead the micro-kernel prefetches.
+constexpr index_t kPrefetchRows = 6;
 
 // What the micro-kernel does to its tile once the K loop is done.
 template <class T>
@@ -90,10 +89,12 @@ inline void vec_tile(index_t kc, const typename V::T* a, index_t as, const typen
 #pragma GCC unroll 2
   for (index_t k = 0; k < kc; ++k) {
     R bv[NV];
-    if constexpr (!EDGE) {  // DEV: prefetch B rows ahead
-#pragma GCC unroll 8
+    if constexpr (!EDGE) {
+      // B rows a few steps ahead: read in place they are bs apart, which
+      // the hardware prefetcher follows late on short K loops.
+#pragma GCC unroll 16
       for (int v = 0; v < NV * W * static_cast<int>(sizeof(T)); v += 64)
-        V::prefetch(reinterpret_cast<const char*>(b + PFD * bs) + v);
+        V::prefetch(reinterpret_cast<const char*>(b + kPrefetchRows * bs) + v);
     }
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) bv[v] = load(b + v * W, v);
@@ -330,17 +331,18 @@ struct Driver {
   }
 
   // Which operands to pack: a function of the shape only (never of the
-  // thread count). Packing B pays off once its panels are reused by many
-  // A rows and the unpacked rows would not stay in cache; op(B) = Bᵀ must
-  // always be packed (the micro-kernel reads B rows as vectors).
+  // thread count). Measured on Zen 4: reading A and B in place is as fast as
+  // packing while B fits in L2, and packing costs more than it saves on
+  // small problems. op(B) = Bᵀ is always packed (the micro-kernel reads B
+  // rows as vectors); a large B is packed once it is reused by many rows;
+  // op(A) = Aᵀ is packed when large (in place, each k would touch a new
+  // cache line). A row-major A is read in place: MR rows at a time.
   static void choose_packing(const Args<T>& g, bool& pack_a, bool& pack_b) {
-    pack_b = g.tb == Trans::T || g.M > 4 * MR ||
-             static_cast<double>(g.K) * g.N * sizeof(T) > 256.0 * 1024;
-    pack_a = g.M > 4 * MR && g.N > 4 * NR;
-    if (const char* e = std::getenv("ENTRENA_GEMM_PACK")) {  // DEV ONLY
-      pack_a = e[0] == '1';
-      pack_b = e[1] == '1' || g.tb == Trans::T;
-    }
+    constexpr double big = 1024.0 * 1024.0;  // bytes
+    pack_b = g.tb == Trans::T ||
+             (g.M > 4 * MR && static_cast<double>(g.K) * g.N * sizeof(T) > big);
+    pack_a = g.ta == Trans::T && g.N > 4 * NR &&
+             static_cast<double>(g.M) * g.K * sizeof(T) > big;
   }
 
   static void run(const Args<T>& g) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "entrena/kernels/activations.hpp"
 #include "entrena/kernels/dense.hpp"
 #include "entrena/nn/activation.hpp"
 
@@ -146,6 +147,12 @@ void Dense<T>::forward(const T* x, T* y, index_t n, bool training, Rng& rng) {
     dense_forward(x, W_, b_, y, n, in_, units_);
     return;
   }
+  if (act_->activation() == Activation::ReLU) {
+    // Bias and ReLU fused into the GEMM epilogue; no pre-activation buffer
+    // is needed because y > 0 exactly where x·W + b > 0.
+    dense_forward(x, W_, b_, y, n, in_, units_, true);
+    return;
+  }
   z_.reserve_at_least(n * units_);
   dense_forward(x, W_, b_, z_.data(), n, in_, units_);
   act_->forward(z_.data(), y, n, training, rng);
@@ -158,7 +165,10 @@ void Dense<T>::backward(const T* x, const T* y, const T* dy, T* dx, index_t n) {
     return;
   }
   dz_.reserve_at_least(n * units_);
-  act_->backward(z_.data(), y, dy, dz_.data(), n);
+  if (act_->activation() == Activation::ReLU)
+    relu_backward(y, dy, dz_.data(), n * units_);
+  else
+    act_->backward(z_.data(), y, dy, dz_.data(), n);
   dense_backward(x, W_, dz_.data(), dW_, db_, dx, n, in_, units_);
 }
 

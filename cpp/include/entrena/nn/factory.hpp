@@ -12,7 +12,7 @@
 //
 // Layer configs; "type" is Layer::kind():
 //   {"type": "Dense", "units": int >= 1, "use_bias": bool,
-//    "activation": null | <Activation config without "type" required>,
+//    "activation": null | <Activation config below; its "type" may be left out>,
 //    "kernel_init": <initializer>, "bias_init": <initializer>}
 //   {"type": "Activation", "activation": <name of activation_from_name:
 //    "identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu",
@@ -34,7 +34,8 @@
 // they do not know (e.g. a Python-side "name"), which they ignore.
 //
 // Loss and optimizer options are JSON objects of constructor arguments with
-// PyTorch's names; unknown keys are rejected:
+// PyTorch's names; unknown keys are rejected, null (Python's None) means
+// the default:
 //   losses:     every loss takes reduction ("mean" | "sum"), and
 //               "categorical_crossentropy" {label_smoothing}, "huber" {delta},
 //               "multiclass_hinge" {margin}; the others ("mse", "half_mse",
