@@ -19,6 +19,7 @@ import datetime as _dt
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -219,18 +220,40 @@ def parse_args(argv=None):
     p.add_argument("--update-doc", choices=("auto", "yes", "no"), default="auto",
                    help="rewrite BENCHMARKS.md (auto: after a full run of everything)")
     p.add_argument("--timeout", type=float, default=3600, help="seconds per worker process")
+    p.add_argument("--report", metavar="RESULTS_JSON",
+                   help="only re-render results.md (and BENCHMARKS.md with --update-doc yes) "
+                        "from an earlier results.json")
     return p.parse_args(argv)
+
+
+def write_report(res, outdir, update_doc):
+    import _report
+    res["targets"] = _report.evaluate_targets(res)
+    C.dump_json(res, os.path.join(outdir, "results.json"))
+    md = _report.markdown(res)
+    with open(os.path.join(outdir, "results.md"), "w") as f:
+        f.write(md)
+    if update_doc:
+        with open(os.path.join(C.ROOT, "BENCHMARKS.md"), "w") as f:
+            f.write(_report.benchmarks_doc(res, md))
+        log("wrote BENCHMARKS.md")
+    return md
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.report:
+        with open(args.report) as f:
+            res = json.load(f)
+        print(write_report(res, os.path.dirname(os.path.abspath(args.report)), args.update_doc == "yes"))
+        return 0
     import entrena
 
     ncpu = C.cpu_count()
     # Default: 1 thread and all cores; --quick measures all cores only.
     default_threads = f"{ncpu}" if args.quick else f"1,{ncpu}"
     threads = sorted({int(t) for t in (args.threads or default_threads).split(",") if t.strip()})
-    libs = [l for l in args.libs.split(",") if l]
+    libs = [lib for lib in args.libs.split(",") if lib]
     only = set(args.only.split(","))
     os.makedirs(args.out, exist_ok=True)
     workdir = os.path.join(args.out, "work")
@@ -239,20 +262,21 @@ def main(argv=None):
     t_start = time.perf_counter()
 
     argv_used = sys.argv[1:] if argv is None else list(argv)
+    info = entrena.cpu_info()
     res = {
         "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "command": "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in argv_used),
         "quick": args.quick,
-        "machine": {"cpu": C.cpu_model(), "logical_cpus": ncpu, "entrena_cpu_info": entrena.cpu_info(),
-                    "loadavg_start": C.loadavg()},
+        "machine": {"cpu": info.get("model") or C.cpu_model(), "logical_cpus": ncpu,
+                    "entrena_cpu_info": info, "loadavg_start": C.loadavg()},
         "versions": C.versions(),
         "threads": threads,
         "optimizer": opt,
-        "libraries": {l: dict(zip(("available", "detail"), _libs.available(l))) for l in libs},
-        "verification": {"tol": TOL, "tol_approx": TOL_APPROX},
+        "libraries": {lib: dict(zip(("available", "detail"), _libs.available(lib))) for lib in libs},
+        "verification": {"tol": TOL, "tol_approx": TOL_APPROX, "predict_tol": PREDICT_TOL},
     }
     log(f"entrena benchmarks on {res['machine']['cpu']} ({ncpu} CPUs), ISA "
-        f"{res['machine']['entrena_cpu_info'].get('isa')}, threads {threads}, optimizer {opt}")
+        f"{info.get('isa')}, threads {threads}, optimizer {opt}")
     log(f"load average: {res['machine']['loadavg_start']}")
 
     if "gemm" in only:
@@ -309,30 +333,20 @@ def main(argv=None):
 
     if "digits" in only:
         log("time to 97% test accuracy on digits")
-        dp = init_params(DIGITS["sizes"], 0)
         path = os.path.join(workdir, "digits_init.npz")
-        save_params(dp, path)
+        save_params(init_params(DIGITS["sizes"], 0), path)
         res["digits"] = {"config": dict(DIGITS, sizes=list(DIGITS["sizes"]), opt=digits_opt)}
-        spec = dict(DIGITS, mode="digits", opt=digits_opt, init=path)
-        spec["sizes"] = list(DIGITS["sizes"])
+        spec = dict(DIGITS, mode="digits", opt=digits_opt, init=path, sizes=list(DIGITS["sizes"]))
         for t in threads:
             for lib in libs:
                 r = run_worker(dict(spec, lib=lib), t, workdir, args.timeout)
                 res["digits"].setdefault(str(t), {})[lib] = r
 
+    shutil.rmtree(workdir, ignore_errors=True)   # data and weights: tens of MB
     res["machine"]["loadavg_end"] = C.loadavg()
     res["seconds"] = time.perf_counter() - t_start
-    import _report
-    res["targets"] = _report.evaluate_targets(res)
-    C.dump_json(res, os.path.join(args.out, "results.json"))
-    md = _report.markdown(res)
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(md)
     full = not args.quick and only >= {"gemm", "train", "predict", "memory", "digits"}
-    if args.update_doc == "yes" or (args.update_doc == "auto" and full):
-        with open(os.path.join(C.ROOT, "BENCHMARKS.md"), "w") as f:
-            f.write(_report.benchmarks_doc(res, md))
-        log("wrote BENCHMARKS.md")
+    md = write_report(res, args.out, args.update_doc == "yes" or (args.update_doc == "auto" and full))
     print(md)
     log(f"results: {os.path.join(args.out, 'results.json')} and results.md "
         f"({res['seconds']:.0f} s in all)")

@@ -18,3 +18,22 @@ def dtype(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(params=__import__("helpers").AVAILABLE_ISAS)
+def isa(request):
+    """Runs the test once per kernel variant (ISA path) this CPU supports."""
+    from entrena import _core
+    before = _core.get_isa()
+    _core.set_isa(request.param)
+    yield request.param
+    _core.set_isa(before)
+
+
+@pytest.fixture
+def threads():
+    """Restores the thread count a test changes."""
+    from entrena import _core
+    before = _core.get_num_threads()
+    yield
+    _core.set_num_threads(before)

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from entrena import _core
+
+_ALL_ISAS = ["generic", "avx2", "avx512"]
+#: The kernel variants this CPU runs, lowest first.
+AVAILABLE_ISAS = _ALL_ISAS[: _ALL_ISAS.index(_core.cpu_info()["best_isa"]) + 1]
+
 # Default comparison tolerances per dtype (relative, absolute).
 TOL = {np.dtype(np.float32): (2e-5, 2e-6), np.dtype(np.float64): (1e-12, 1e-13)}
 

@@ -13,16 +13,9 @@ from entrena.reference import activations as ref
 from helpers import assert_same, check_gradient, check_kernel
 
 K = _core.kernels
-_BEST = _core.cpu_info()["best_isa"]
-ISAS = ["generic"] + (["avx2"] if _BEST in ("avx2", "avx512") else []) + (["avx512"] if _BEST == "avx512" else [])
+from helpers import AVAILABLE_ISAS as ISAS
 
 
-@pytest.fixture(params=ISAS)
-def isa(request):
-    old = _core.get_isa()
-    _core.set_isa(request.param)
-    yield request.param
-    _core.set_isa(old)
 
 
 # name -> (kwargs, backward takes "x" or "y")

@@ -9,24 +9,12 @@ from entrena.reference import gemm as ref
 from helpers import assert_same, check_kernel
 
 K_ = _core.kernels
-ISAS = ["generic", "avx2", "avx512"]
-AVAILABLE = ISAS[: ISAS.index(_core.cpu_info()["best_isa"]) + 1]
+from helpers import AVAILABLE_ISAS as ISAS
+AVAILABLE = ISAS
 
 
-@pytest.fixture(params=AVAILABLE)
-def isa(request):
-    before = _core.get_isa()
-    _core.set_isa(request.param)
-    yield request.param
-    _core.set_isa(before)
 
 
-@pytest.fixture
-def threads():
-    """Restores the thread count a test changes."""
-    before = _core.get_num_threads()
-    yield
-    _core.set_num_threads(before)
 
 
 def tol(dtype, K):

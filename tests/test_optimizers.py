@@ -16,23 +16,12 @@ from entrena.reference import optimizers as ref
 from helpers import assert_same, check_kernel
 
 K = _core.kernels
-ISAS = ["generic", "avx2", "avx512"][: ["generic", "avx2", "avx512"].index(_core.cpu_info()["best_isa"]) + 1]
+from helpers import AVAILABLE_ISAS as ISAS
 N = 2 * 4096 + 37  # crosses a block boundary and leaves a SIMD remainder
 
 
-@pytest.fixture(params=ISAS)
-def isa(request):
-    before = _core.get_isa()
-    _core.set_isa(request.param)
-    yield request.param
-    _core.set_isa(before)
 
 
-@pytest.fixture
-def threads():
-    before = entrena.get_num_threads()
-    yield
-    entrena.set_num_threads(before)
 
 
 def in_place(fn, n_out):

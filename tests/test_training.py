@@ -234,7 +234,8 @@ def test_early_stopping_restores_best_weights():
     # The training loss falls every epoch, so in "max" mode epoch 0 stays the best.
     stop = cb.EarlyStopping(monitor="loss", mode="max", patience=3, restore_best_weights=True)
     h = m.fit(X, y, epochs=50, batch_size=50, verbose=0, callbacks=[rec, stop])
-    assert h.epochs == 5 and stop.stopped_epoch == 4 and stop.best_epoch == 0
+    # patience=3: epochs 1, 2, 3 without improvement, stop after epoch 3.
+    assert h.epochs == 4 and stop.stopped_epoch == 3 and stop.best_epoch == 0
     for p, best in zip(m.parameters(), seen[0]):
         np.testing.assert_array_equal(p, best)
     assert not np.array_equal(seen[-1][0], seen[0][0])
@@ -245,7 +246,7 @@ def test_early_stopping_on_val_loss_min_delta():
     m = classifier()
     stop = cb.EarlyStopping(monitor="val_loss", patience=1, min_delta=10.0)
     h = m.fit(X, y, epochs=30, verbose=0, validation_split=0.2, callbacks=[stop])
-    assert h.epochs == 3   # epoch 0 sets the best; no later one improves by 10
+    assert h.epochs == 2   # epoch 0 sets the best; epoch 1 does not improve by 10
     with pytest.raises(KeyError, match="val_loss"):
         m.fit(X, y, epochs=1, verbose=0, callbacks=[cb.EarlyStopping()])
 

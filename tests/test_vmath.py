@@ -10,8 +10,6 @@ import pytest
 from entrena import _core
 
 K = _core.kernels
-ISAS = [i for i in ("generic", "avx2", "avx512")
-        if i == "generic" or _core.cpu_info()["best_isa"] in (("avx2", "avx512") if i == "avx2" else ("avx512",))]
 
 # Python's math.erf/erfc (the C library's) are accurate to about 1 ulp in
 # float64; scipy.special.erfc loses ~1e-13 for large arguments.
@@ -39,12 +37,6 @@ def _ref(name, x):
     raise KeyError(name)
 
 
-@pytest.fixture(params=ISAS)
-def isa(request):
-    old = _core.get_isa()
-    _core.set_isa(request.param)
-    yield request.param
-    _core.set_isa(old)
 
 
 def _sweep_f32(stride=4099):

@@ -144,9 +144,10 @@ class _Monitor:
 
 
 class EarlyStopping(Callback):
-    """Stops training when ``monitor`` has not improved by more than
-    ``min_delta`` for ``patience`` epochs; optionally restores the weights
-    of the best epoch."""
+    """Stops training once ``monitor`` has not improved by more than
+    ``min_delta`` for ``patience`` epochs in a row (patience=0: at the first
+    epoch without improvement); optionally restores the weights of the best
+    epoch."""
 
     def __init__(self, monitor="val_loss", patience: int = 0, min_delta: float = 0.0,
                  mode="auto", restore_best_weights: bool = False, baseline=None):
@@ -180,7 +181,7 @@ class EarlyStopping(Callback):
                 self._best_weights = [p.copy() for p in self.model.parameters()]
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.model.stop_training = True
 

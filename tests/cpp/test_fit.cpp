@@ -109,8 +109,8 @@ TEST(early_stopping_stops_and_restores_the_best_weights) {
     return true;
   };
   History h = fit(*m, loss, opt, kX, kY, 4, 1, o);
-  // Epoch 0 is the best; epochs 1 and 2 do not improve; patience 1 stops after epoch 2.
-  CHECK_EQ(h.epochs(), 3);
+  // Epoch 0 is the best; epoch 1 does not improve; patience 1 stops after epoch 1.
+  CHECK_EQ(h.epochs(), 2);
   CHECK_EQ(h.stop_reason, std::string("early_stopping"));
   CHECK_EQ(h.best_epoch, 0);
   CHECK_NEAR(h.val_loss[1], std::log(2.0), 1e-6);
@@ -129,7 +129,7 @@ TEST(early_stopping_on_training_loss_without_restoring) {
   o.batch_size = 4;
   o.early_stopping = EarlyStopping("loss", 2);
   History h = fit(*m, loss, opt, kX, kY, 4, 1, o);
-  CHECK_EQ(h.epochs(), 4);
+  CHECK_EQ(h.epochs(), 3);  // epochs 1 and 2 without improvement
   CHECK_EQ(h.stop_reason, std::string("early_stopping"));
   CHECK(!h.restored_best_weights);
   CHECK(h.val_loss.empty());

@@ -123,7 +123,7 @@ History fit(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& optimizer, const 
         h.best_epoch = e;
         h.best = v;
         if (es.restore_best_weights) best_weights.assign(model.params(), model.params() + model.num_params());
-      } else if (++wait > es.patience) {
+      } else if (++wait >= es.patience) {
         stop = true;
         h.stop_reason = "early_stopping";
       }

@@ -59,7 +59,8 @@ struct History {
 
 // Keras' EarlyStopping (as entrena.callbacks.EarlyStopping in Python): the
 // monitored value improves when it drops below best − min_delta; training
-// stops once it has not improved for more than `patience` epochs in a row.
+// stops once it has not improved for `patience` epochs in a row (Keras' rule;
+// patience 0 stops at the first epoch without improvement).
 // With restore_best_weights, the parameters of the best epoch are put back
 // when training is stopped this way.
 struct EarlyStopping {
