@@ -41,6 +41,13 @@ class Workload:
         return sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
 
     @property
+    def train_flops(self) -> int:
+        """FLOPs per training sample actually needed: 2 per weight forward,
+        2 for dW and 2 for dX backward, except dX of the first layer, which
+        nobody computes (the input needs no gradient)."""
+        return 6 * self.n_weights - 2 * self.sizes[0] * self.sizes[1]
+
+    @property
     def n_params(self) -> int:
         return self.n_weights + sum(self.sizes[1:])
 

@@ -35,13 +35,20 @@ import _libs  # noqa: E402
 
 # Verification tolerances (relative, on the loss). Every library trains in
 # float32 and is compared with a float64 run of the reference trainer on the
-# same batches. float32 rounding (about 6e-8 per operation, growing with the
-# length of the dot products and over the steps) moves the loss by well
-# under 1e-4 in 20 Adam steps; a real difference (another learning rate,
-# a transposed weight, a missing bias, a batch out of order, one step more or
-# less) moves it by about 1e-2 or more. 1e-3 separates the two; the report
-# shows both the observed differences and how much one step moves the loss.
-TOL = 1e-3
+# same batches, on two numbers:
+#  - the mean batch loss over the steps: float32 rounding (about 6e-8 per
+#    operation, growing with the length of the dot products) moves it by
+#    1e-9 to 1e-4; TOL_EPOCH = 1e-3.
+#  - the loss after the last step: Adam's update is about lr * sign(g) in
+#    the first steps, so a tiny gradient component whose sign float32
+#    rounding flips moves its weight by a whole lr; on the large MLP this
+#    spreads float32 runs by up to ~1.5e-3 after 20 steps (1e-8 to 1e-6 on
+#    the smaller ones). Its tolerance is a quarter of how much the last step
+#    moved the reference's loss, capped at TOL_AFTER_MAX: so a library off by
+#    even one step, or with another learning rate, fails, while rounding
+#    passes. The report shows the observed differences beside both.
+TOL_EPOCH = 1e-3
+TOL_AFTER_MAX = 5e-3
 # scikit-learn with 2 classes has one logistic output unit, not two softmax
 # ones: the same initial predictions, a different trajectory. Its check is a
 # loose sanity check, marked "approx" in the report.
@@ -102,9 +109,10 @@ def reference_verification(params, X, y, wl, opt):
             before_last = C.cross_entropy(t.predict(Xv), yv, "logits")
         total += t.train_step(Xv[s * b:(s + 1) * b], yv[s * b:(s + 1) * b]) * b
     after = C.cross_entropy(t.predict(Xv), yv, "logits")
+    one_step = C.rel_diff(before_last, after)
     return {"steps": k, "epoch_loss": total / (k * b), "loss_after": after,
-            "one_step_rel_change": C.rel_diff(before_last, after), "tol": TOL,
-            "tol_approx": TOL_APPROX}
+            "one_step_rel_change": one_step, "tol_epoch": TOL_EPOCH,
+            "tol_after": min(TOL_AFTER_MAX, one_step / 4), "tol_approx": TOL_APPROX}
 
 
 # --------------------------------------------------------------- workers
@@ -273,7 +281,8 @@ def main(argv=None):
         "threads": threads,
         "optimizer": opt,
         "libraries": {lib: dict(zip(("available", "detail"), _libs.available(lib))) for lib in libs},
-        "verification": {"tol": TOL, "tol_approx": TOL_APPROX, "predict_tol": PREDICT_TOL},
+        "verification": {"tol_epoch": TOL_EPOCH, "tol_after_max": TOL_AFTER_MAX,
+                         "tol_approx": TOL_APPROX, "predict_tol": PREDICT_TOL},
     }
     log(f"entrena benchmarks on {res['machine']['cpu']} ({ncpu} CPUs), ISA "
         f"{info.get('isa')}, threads {threads}, optimizer {opt}")

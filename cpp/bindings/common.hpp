@@ -69,6 +69,7 @@ Array<T> like(const Array<T>& a) {
 void bind_runtime(py::module_& m);
 void bind_cpu(py::module_& m);
 void bind_dense_kernels(py::module_& k);
+void bind_check_kernels(py::module_& k);
 void bind_activation_kernels(py::module_& k);
 void bind_loss_kernels(py::module_& k);
 void bind_optimizer_kernels(py::module_& k);

@@ -17,6 +17,8 @@ index_t check_inputs(Sequential<T>& model, const Array<T>& X, const char* name) 
     for (index_t d : want) expected += cat(", ", d);
     throw ValueError(cat(name, ": expected shape ", expected, "), got ", shape_str(shape_of<T>(X))));
   }
+  const index_t bad = count_nonfinite(X.data(), static_cast<index_t>(X.size()));
+  if (bad) throw ValueError(cat(name, ": expected finite values, got ", bad, " NaN or infinite value(s)"));
   return X.ndim() ? static_cast<index_t>(X.shape(0)) : 0;
 }
 

@@ -28,6 +28,7 @@ PYBIND11_MODULE(_core, m) {
   bind::bind_cpu(m);
   py::module_ k = m.def_submodule("kernels", "Raw kernels, exposed for testing against the NumPy reference");
   bind::bind_dense_kernels(k);
+  bind::bind_check_kernels(k);
   bind::bind_activation_kernels(k);
   bind::bind_loss_kernels(k);
   bind::bind_optimizer_kernels(k);

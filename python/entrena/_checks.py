@@ -13,6 +13,8 @@ _DTYPES = {np.dtype(np.float32): _core.f32, np.dtype(np.float64): _core.f64}
 
 def resolve_dtype(dtype) -> np.dtype:
     """float32 or float64 as a NumPy dtype; anything else is a TypeError."""
+    if dtype.__class__ is np.dtype and dtype in _DTYPES:
+        return dtype
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -34,6 +36,13 @@ def as_float_array(a, name: str, dtype, *, min_ndim: int = 1, max_ndim: int | No
     Raises TypeError for non-numeric data and ValueError for wrong
     dimensions, empty arrays or (with finite=True) NaN/inf values.
     """
+    if (type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
+            and min_ndim <= a.ndim <= (max_ndim if max_ndim is not None else a.ndim)
+            and a.ndim >= 1 and a.shape[0] > 0):
+        # Already what the engine takes: no conversion, no copy.
+        if finite and not np.isfinite(a).all():
+            _raise_nonfinite(a, name)
+        return a
     if a is None:
         raise TypeError(f"{name}: expected an array, got None")
     arr = np.asarray(a)
@@ -49,9 +58,13 @@ def as_float_array(a, name: str, dtype, *, min_ndim: int = 1, max_ndim: int | No
         raise ValueError(f"{name}: expected at least one sample, got shape {arr.shape}")
     out = np.ascontiguousarray(arr, dtype=dtype)
     if finite and not np.isfinite(out).all():
-        bad = int(np.size(out) - np.count_nonzero(np.isfinite(out)))
-        raise ValueError(f"{name}: expected finite values, got {bad} NaN or infinite value(s)")
+        _raise_nonfinite(out, name)
     return out
+
+
+def _raise_nonfinite(a, name):
+    bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+    raise ValueError(f"{name}: expected finite values, got {bad} NaN or infinite value(s)")
 
 
 def check_int(value, name: str, *, minimum: int | None = None) -> int:

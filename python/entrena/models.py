@@ -49,6 +49,7 @@ class Sequential:
     def __init__(self, layers=None, *, dtype="float32", seed: int | None = None,
                  name: str | None = None):
         self.dtype = _checks.resolve_dtype(dtype)
+        self._core_mod = _checks.core_module(self.dtype)
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**63))
         self.seed = _checks.check_int(seed, "seed", minimum=0)
@@ -201,9 +202,13 @@ class Sequential:
         if self.loss is None or self.optimizer is None:
             raise RuntimeError(f"{what}: call compile(loss=..., optimizer=...) first")
 
-    def _inputs(self, X, name="X"):
-        X = _checks.as_float_array(X, name, self.dtype, min_ndim=2)
-        self._ensure_built(X)
+    def _inputs(self, X, name="X", finite=False):
+        # By default NaN and infinity are left to the engine, which checks
+        # every input it is given without temporary arrays; fit checks here,
+        # before anything (validation_split included) is used.
+        X = _checks.as_float_array(X, name, self.dtype, min_ndim=2, finite=finite)
+        if self._core is None:
+            self._ensure_built(X)
         return X
 
     def _targets(self, y, n, name="y"):
@@ -227,7 +232,7 @@ class Sequential:
         epochs = _checks.check_int(epochs, "epochs", minimum=0)
         batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
         verbose = _checks.check_int(verbose, "verbose", minimum=0)
-        X = self._inputs(X)
+        X = self._inputs(X, finite=True)
         Y = self._targets(y, len(X))
         if validation_data is not None and validation_split:
             raise ValueError("validation_split: give validation_data or validation_split, not both")
@@ -341,13 +346,14 @@ class Sequential:
         return logs if return_dict else [logs["loss"]] + [logs[m.name] for m in self.metrics]
 
     def _predict_raw(self, X, batch_size=1024):
-        return _checks.core_module(self.dtype).predict(self._core, X, batch_size)
+        return self._core_mod.predict(self._core, X, batch_size)
 
     def predict(self, X, batch_size: int = 1024) -> np.ndarray:
         """The model's raw outputs (logits for a cross-entropy-from-logits model)."""
         X = self._inputs(X)
-        batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
-        return self._predict_raw(X, batch_size)
+        if batch_size != 1024:
+            batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
+        return self._core_mod.predict(self._core, X, batch_size)
 
     def predict_proba(self, X, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities (softmax or sigmoid of logits where the loss works on logits)."""

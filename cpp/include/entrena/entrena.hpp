@@ -7,6 +7,7 @@
 #include "entrena/json.hpp"
 #include "entrena/random.hpp"
 #include "entrena/kernels/activations.hpp"
+#include "entrena/kernels/checks.hpp"
 #include "entrena/kernels/dense.hpp"
 #include "entrena/kernels/gemm.hpp"
 #include "entrena/kernels/losses.hpp"
