@@ -361,7 +361,8 @@ def test_predict_proba_and_classes():
 # ------------------------------------------------------------ save, load
 def test_save_load_roundtrip_resumes_training(tmp_path):
     X, y = iris_std()
-    m = entrena.Sequential([entrena.Dense(8, activation="tanh", name="hidden"), entrena.Dense(3)], seed=0)
+    m = entrena.Sequential([entrena.Dense(8, activation="tanh", name="hidden"), entrena.Dropout(0.2),
+                            entrena.Dense(3)], seed=0)
     m.compile(optimizer=entrena.optimizers.Adam(lr=0.01), metrics=["accuracy"])
     m.fit(X, y, epochs=3, verbose=0)
     path = tmp_path / "model.safetensors"
@@ -372,10 +373,13 @@ def test_save_load_roundtrip_resumes_training(tmp_path):
     assert isinstance(m2.optimizer, entrena.optimizers.Adam) and m2.optimizer.lr == 0.01
     assert m2.optimizer.iterations == m.optimizer.iterations == 15
     assert [mm.name for mm in m2.metrics] == ["accuracy"]
-    # Same state, same data order: training continues identically.
-    h1 = m.fit(X, y, epochs=2, shuffle=False, verbose=0)
-    h2 = m2.fit(X, y, epochs=2, shuffle=False, verbose=0)
-    np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-6)
+    # Same weights, optimizer state and generator: training continues
+    # identically (same shuffles, same dropout masks).
+    h1 = m.fit(X, y, epochs=2, verbose=0)
+    h2 = m2.fit(X, y, epochs=2, verbose=0)
+    assert h1.history["loss"] == h2.history["loss"]
+    for a, b in zip(m.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(a, b)
     # float64 conversion on load.
     m3 = entrena.load(path, dtype="float64")
     assert m3.dtype == np.float64
@@ -495,3 +499,21 @@ def test_multilabel_probabilities_are_per_column_sigmoids():
     p = m.predict_proba(X)
     assert p.shape == (200, 3) and not np.allclose(p.sum(1), 1.0)
     assert np.mean(m.predict_classes(X) == Y) > 0.95
+
+
+def test_bad_rng_state_in_file_is_rejected(tmp_path):
+    st = pytest.importorskip("safetensors.numpy")
+    from safetensors import safe_open
+    m = classifier()
+    m.build(4)
+    good = tmp_path / "good.safetensors"
+    m.save(good, include_optimizer=False)
+    with safe_open(str(good), "np") as f:
+        md = dict(f.metadata())
+    tensors = st.load_file(str(good))
+    for bad in ("zz", "0" * 16 + " " * 5, " ".join(["0" * 16] * 6)):
+        md["rng_state"] = bad
+        path = tmp_path / "bad.safetensors"
+        st.save_file(tensors, str(path), metadata=md)
+        with pytest.raises(ValueError, match="rng_state"):
+            entrena.load(path)

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <string>
 
 #include "entrena/common.hpp"
 
@@ -61,6 +63,44 @@ class Rng {
       x = next_u64();
     } while (x >= limit);
     return x % n;
+  }
+
+  // The whole generator state as text (hex words), and back: a model file
+  // stores it so that training resumes with the same shuffles and masks.
+  std::string state_string() const {
+    std::uint64_t spare_bits;
+    std::memcpy(&spare_bits, &spare_, sizeof spare_bits);
+    const std::uint64_t words[6] = {s_[0], s_[1], s_[2], s_[3], spare_bits, has_spare_ ? 1u : 0u};
+    std::string out;
+    char buf[17];
+    for (std::uint64_t w : words) {
+      for (int i = 15; i >= 0; --i, w >>= 4) buf[i] = "0123456789abcdef"[w & 15];
+      buf[16] = 0;
+      if (!out.empty()) out += ' ';
+      out += buf;
+    }
+    return out;
+  }
+  // Throws ValueError unless `text` came from state_string().
+  void restore_state(const std::string& text) {
+    std::uint64_t words[6] = {0, 0, 0, 0, 0, 0};
+    std::size_t pos = 0;
+    for (int k = 0; k < 6; ++k) {
+      if (k > 0 && (pos >= text.size() || text[pos++] != ' ')) pos = std::string::npos;
+      if (pos == std::string::npos || pos + 16 > text.size()) 
+        throw ValueError(cat("rng_state: expected 6 hex words of 16 digits, got '", text, "'"));
+      for (int i = 0; i < 16; ++i) {
+        const char c = text[pos++];
+        const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) throw ValueError(cat("rng_state: expected 6 hex words of 16 digits, got '", text, "'"));
+        words[k] = (words[k] << 4) | static_cast<std::uint64_t>(d);
+      }
+    }
+    if (pos != text.size() || words[5] > 1 || (words[0] | words[1] | words[2] | words[3]) == 0)
+      throw ValueError(cat("rng_state: not a generator state: '", text, "'"));
+    for (int k = 0; k < 4; ++k) s_[k] = words[k];
+    std::memcpy(&spare_, &words[4], sizeof spare_);
+    has_spare_ = words[5] == 1;
   }
 
   // Fisher-Yates shuffle of idx[0..n).

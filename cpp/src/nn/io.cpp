@@ -445,7 +445,7 @@ const char* const kFormat = "entrena";
 
 const std::vector<std::string>& reserved_metadata_keys() {
   static const std::vector<std::string> keys = {"format", "entrena_version", "dtype", "architecture",
-                                                "optimizer_state"};
+                                                "optimizer_state", "rng_state"};
   return keys;
 }
 
@@ -501,7 +501,7 @@ void save(Sequential<T>& model, const std::string& path, const std::map<std::str
     const auto& r = reserved_metadata_keys();
     if (std::find(r.begin(), r.end(), kv.first) != r.end())
       throw ValueError(cat("save: metadata key '", kv.first, "' is reserved for entrena (reserved: format, "
-                           "entrena_version, dtype, architecture, optimizer_state)"));
+                           "entrena_version, dtype, architecture, optimizer_state, rng_state)"));
   }
   // The architecture must rebuild this very model, or the file could not be loaded.
   const Json arch = architecture(model);
@@ -524,6 +524,7 @@ void save(Sequential<T>& model, const std::string& path, const std::map<std::str
   f.metadata["entrena_version"] = ENTRENA_VERSION;
   f.metadata["dtype"] = dtype_name(dtype_of<T>());
   f.metadata["architecture"] = arch.dump();
+  f.metadata["rng_state"] = model.rng().state_string();
   for (index_t k = 0; k < model.num_layers(); ++k) {
     index_t off = model.param_offset(k);
     for (const auto& [name, shape] : model.layer(k).param_shapes()) {
@@ -631,6 +632,17 @@ LoadedModel<T> build_loaded(const SafetensorsFile& file, const std::string& path
     for (const auto& [name, shape] : m.layer(k).param_shapes()) {
       file.find(cat("layers.", k, ".", name))->copy_to(m.params() + off);
       off += shape_size(shape);
+    }
+  }
+
+  // The generator continues where the saved model's stopped (files without
+  // the key, e.g. written elsewhere, keep the generator seeded from `seed`).
+  auto rs = file.metadata.find("rng_state");
+  if (rs != file.metadata.end()) {
+    try {
+      m.rng().restore_state(rs->second);
+    } catch (const ValueError& e) {
+      throw FormatError(cat(path, ": ", e.what()));
     }
   }
 

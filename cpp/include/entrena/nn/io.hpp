@@ -20,6 +20,8 @@
 //   architecture        JSON {"input_shape": [...], "layers": [configs]}
 //                       (schema in nn/factory.hpp)
 //   optimizer_state     only with optimizer tensors: JSON {"name": "adam", "steps": 120}
+//   rng_state           the model's random generator (shuffles, dropout masks), so
+//                       training resumes exactly; optional when reading
 //   any other keys      the caller's (Python stores its loss and optimizer config)
 //
 // Files are written atomically: to a temporary file in the same directory,
