@@ -159,6 +159,14 @@ def markdown(res):
         f"- Optimizer: **{opt['name']}** (lr {opt['lr']:g}, PyTorch's defaults otherwise), float32, "
         "same initial weights and same batches (stored order) in every library.",
     ]
+    la = m.get("loadavg_start") or [0]
+    if la and max(la[0], (m.get("loadavg_end") or [0])[0]) > 0.5 * m["logical_cpus"]:
+        lines.append(f"- **The machine was shared and busy (1-minute load average {la[0]}"
+                     f"{' → ' + str(m['loadavg_end'][0]) if m.get('loadavg_end') else ''} on "
+                     f"{m['logical_cpus']} CPUs). Multi-threaded numbers then measure contention "
+                     "as much as the libraries: an OpenMP or BLAS team waits for its slowest thread, "
+                     "and a thread that shares its core with other work is slow. The 1-thread numbers "
+                     "are the more reliable ones.**")
     if opt["name"] != "adam":
         lines.append("- **entrena has no Adam yet: all training workloads use SGD instead of Adam.**")
     absent = [f"{NAMES[l]} ({res['libraries'][l]['detail']})" for l in libs
@@ -197,15 +205,18 @@ def markdown(res):
 
     # ---- training
     if "train" in res:
+        rounds = res.get("train_rounds", 1)
         lines += ["### Training throughput (samples/s)", "",
-                  "One epoch after a warm-up epoch; the median over the timed epochs. Ratios are "
-                  "entrena's throughput divided by the other library's.", ""]
+                  "One epoch after a warm-up epoch; samples divided by the median epoch time"
+                  + (f" of the least disturbed of {rounds} interleaved rounds (a fresh process each; "
+                     "every epoch time is in results.json)" if rounds > 1 else "") +
+                  ". Ratios are entrena's throughput divided by the other library's.", ""]
         for wl, wd in res["workloads"].items():
             if wl not in res["train"]:
                 continue
             sizes = "-".join(map(str, wd["sizes"]))
             lines.append(f"**{wl}** {sizes}, batch {wd['batch_size']}, {wd['n']:,} samples, "
-                         f"median of {wd['epochs']} epochs; 6 × weights = {6 * _n_weights(wd) / 1e6:.2f} MFLOP per "
+                         f"{wd['epochs']} timed epochs per round; 6 × weights = {6 * _n_weights(wd) / 1e6:.2f} MFLOP per "
                          f"sample, {_train_flops(wd) / 1e6:.2f} MFLOP actually done (no dX for the first layer)")
             lines.append("")
             rows = []

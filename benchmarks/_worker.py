@@ -176,6 +176,8 @@ def main(path):
         res = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
     res.update({"lib": spec["lib"], "mode": spec["mode"], "threads": spec["threads"],
                 "wall_seconds": time.perf_counter() - t0})
+    la = C.loadavg()
+    res["loadavg"] = [la[0]] if la else []   # 1-minute load average at the end
     C.dump_json(res, spec["out"])
 
 

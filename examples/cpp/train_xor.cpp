@@ -17,10 +17,8 @@ static void xor_example(const std::string& dir) {
   const float y[] = {0, 1, 1, 0};  // class indices
 
   en::Sequential<float> model(/*seed=*/42);
-  model.add(std::make_unique<en::Dense<float>>(
-      8, true, en::Initializer::from_name("he_uniform"), en::Initializer::from_name("zeros"),
-      std::make_unique<en::ActivationLayer<float>>(en::Activation::ReLU)));
-  model.add(std::make_unique<en::Dense<float>>(2));
+  model.add(en::Dense<float>(8, "relu", "he_uniform"));
+  model.add(en::Dense<float>(2));
   model.build({2});
 
   en::SoftmaxCrossEntropy<float> loss;

@@ -197,3 +197,25 @@ TEST(every_registered_name_builds_and_round_trips) {
 }
 
 ENTRENA_TEST_MAIN
+
+TEST(layers_added_by_value_like_python) {
+  // model.add(Dense<T>(units, "activation")) builds the same model as the
+  // explicit constructor with the same seed.
+  Sequential<float> a(5);
+  a.add(Dense<float>(8, "relu", "he_uniform")).add(Dropout<float>(0.25)).add(Dense<float>(2));
+  a.build({2});
+  Sequential<float> b(5);
+  b.add(std::make_unique<Dense<float>>(8, true, Initializer::from_name("he_uniform"),
+                                       Initializer{Initializer::Kind::Zeros},
+                                       std::make_unique<ActivationLayer<float>>(Activation::ReLU)));
+  b.add(std::make_unique<Dropout<float>>(0.25));
+  b.add(std::make_unique<Dense<float>>(2));
+  b.build({2});
+  CHECK_EQ(a.num_params(), b.num_params());
+  bool same = true;
+  for (index_t i = 0; i < a.num_params(); ++i) same = same && a.params()[i] == b.params()[i];
+  CHECK(same);
+  CHECK(a.layer(0).config().dump() == b.layer(0).config().dump());
+  CHECK_THROWS(ValueError, Dense<float>(4, "sparkle"), "sparkle");
+  CHECK_THROWS(ValueError, Dense<float>(4, "relu", "magic"), "magic");
+}

@@ -91,6 +91,17 @@ Dense<T>::Dense(index_t units, bool use_bias, Initializer kernel_init, Initializ
 }
 
 template <class T>
+Dense<T>::Dense(index_t units, const std::string& activation, const std::string& kernel_init,
+                const std::string& bias_init, bool use_bias)
+    : Dense(units, use_bias, Initializer::from_name(kernel_init), Initializer::from_name(bias_init),
+            activation.empty() || activation == "identity" || activation == "linear"
+                ? nullptr
+                : std::make_unique<ActivationLayer<T>>(activation_from_name(activation))) {}
+
+template <class T>
+Dense<T>::Dense(Dense&&) noexcept = default;
+
+template <class T>
 Dense<T>::~Dense() = default;
 
 template <class T>

@@ -84,6 +84,15 @@ class Dense : public Layer<T> {
   Dense(index_t units, bool use_bias = true, Initializer kernel_init = {},
         Initializer bias_init = {Initializer::Kind::Zeros},
         std::unique_ptr<ActivationLayer<T>> activation = nullptr);
+  // As Python's Dense(units, activation): an activation name ("" or
+  // "identity" for none) and initializer names.
+  Dense(index_t units, const std::string& activation, const std::string& kernel_init = "glorot_uniform",
+        const std::string& bias_init = "zeros", bool use_bias = true);
+  // (A string literal must not fall through to the bool use_bias overload.)
+  Dense(index_t units, const char* activation, const std::string& kernel_init = "glorot_uniform",
+        const std::string& bias_init = "zeros", bool use_bias = true)
+      : Dense(units, std::string(activation ? activation : ""), kernel_init, bias_init, use_bias) {}
+  Dense(Dense&&) noexcept;
   ~Dense() override;
   std::string kind() const override { return "Dense"; }
   Json config() const override;

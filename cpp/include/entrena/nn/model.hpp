@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "entrena/common.hpp"
@@ -18,6 +19,12 @@ class Sequential {
   explicit Sequential(std::uint64_t seed = 0) : rng_(seed) {}
 
   void add(std::unique_ptr<Layer<T>> layer);
+  // Adds a layer given by value: model.add(Dense<float>(64, "relu")).
+  template <class L, class = std::enable_if_t<std::is_base_of_v<Layer<T>, L>>>
+  Sequential& add(L&& layer) {
+    add(std::unique_ptr<Layer<T>>(std::make_unique<std::decay_t<L>>(std::forward<L>(layer))));
+    return *this;
+  }
   index_t num_layers() const { return static_cast<index_t>(layers_.size()); }
   Layer<T>& layer(index_t i);
 
