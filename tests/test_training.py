@@ -517,3 +517,17 @@ def test_bad_rng_state_in_file_is_rejected(tmp_path):
         st.save_file(tensors, str(path), metadata=md)
         with pytest.raises(ValueError, match="rng_state"):
             entrena.load(path)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_dataset_loss_does_not_depend_on_batch_size(reduction):
+    X, y = iris_std()
+    m = entrena.Sequential([entrena.Dense(5, activation="tanh"), entrena.Dense(1)], seed=0, dtype="float64")
+    m.compile(loss=entrena.losses.MeanSquaredError(reduction=reduction), optimizer=entrena.SGD(lr=0.0))
+    t = y.astype(np.float64).reshape(-1, 1)
+    pred = m.predict(X)
+    want = ((pred - t) ** 2).sum() if reduction == "sum" else ((pred - t) ** 2).mean()
+    for bs in (1, 7, 150):
+        assert m.evaluate(X, t, batch_size=bs)["loss"] == pytest.approx(want, rel=1e-12)
+        # lr = 0: the epoch's loss is the same data-set loss.
+        assert m.fit(X, t, epochs=1, batch_size=bs, verbose=0).history["loss"][0] == pytest.approx(want, rel=1e-12)

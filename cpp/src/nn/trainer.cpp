@@ -43,6 +43,7 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
       grad(std::min(batch_size, n) * out_w);
   EpochStats st;
   double loss_sum = 0.0;
+  const bool sum_reduced = loss.reduction() == Reduction::Sum;
   for (index_t bi = 0; bi < batches; ++bi) {
     const index_t start = bi * batch_size;
     const index_t b = std::min(batch_size, n - start);
@@ -62,10 +63,10 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
     model.backward(grad.data());
     opt.step(model.params(), model.grads(), model.num_params());
 
-    loss_sum += static_cast<double>(l) * static_cast<double>(b);
+    loss_sum += sum_reduced ? static_cast<double>(l) : static_cast<double>(l) * static_cast<double>(b);
     st.samples += b;
     st.iterations += 1;
-    st.loss = loss_sum / static_cast<double>(st.samples);
+    st.loss = sum_reduced ? loss_sum : loss_sum / static_cast<double>(st.samples);
     if (progress && every > 0 && ((bi + 1) % every == 0 || bi + 1 == batches)) {
       if (!progress(bi + 1, batches, st.loss)) break;
     }
@@ -80,16 +81,17 @@ double evaluate(Sequential<T>& model, Loss<T>& loss, const T* X, const T* Y, ind
   const index_t in_w = shape_size(model.input_shape());
   const index_t out_w = shape_size(model.output_shape());
   loss.check_target_values(Y, n, out_w, target_width);
+  const bool sum_reduced = loss.reduction() == Reduction::Sum;
   double total = 0.0;
   for (index_t start = 0; start < n; start += batch_size) {
     const index_t b = std::min(batch_size, n - start);
     const T* out = model.forward(X + start * in_w, b, false);
-    total += static_cast<double>(loss.forward(out, Y + start * target_width, b, out_w, target_width)) *
-             static_cast<double>(b);
+    const double l = static_cast<double>(loss.forward(out, Y + start * target_width, b, out_w, target_width));
+    total += sum_reduced ? l : l * static_cast<double>(b);
     if (pred)
       std::memcpy(pred + start * out_w, out, static_cast<std::size_t>(b * out_w) * sizeof(T));
   }
-  return total / static_cast<double>(n);
+  return sum_reduced ? total : total / static_cast<double>(n);
 }
 
 template <class T>

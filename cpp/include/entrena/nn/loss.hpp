@@ -33,6 +33,9 @@ class Loss {
   // index out of range). Called once per fit/evaluate over all targets.
   virtual void check_target_values(const T* /*target*/, index_t /*n*/, index_t /*width*/,
                                    index_t /*target_width*/) const {}
+  // How batch losses combine over a data set: "mean" losses give the mean
+  // over all samples, "sum" losses the sum (whatever the batch size).
+  virtual Reduction reduction() const { return Reduction::Mean; }
 };
 
 // Base of the element-wise losses: targets have the prediction's shape and
@@ -41,7 +44,7 @@ template <class T>
 class ElementwiseLoss : public Loss<T> {
  public:
   explicit ElementwiseLoss(Reduction reduction) : red_(reduction) {}
-  Reduction reduction() const { return red_; }
+  Reduction reduction() const override { return red_; }
   void check_target(index_t width, index_t target_width) const override;
   // Finite values (subclasses check their ranges too).
   void check_target_values(const T* target, index_t n, index_t width,
@@ -149,7 +152,7 @@ class SoftmaxCrossEntropy : public Loss<T> {
   explicit SoftmaxCrossEntropy(double label_smoothing = 0.0, Reduction r = Reduction::Mean);
   std::string name() const override { return "categorical_crossentropy"; }
   double label_smoothing() const { return smoothing_; }
-  Reduction reduction() const { return red_; }
+  Reduction reduction() const override { return red_; }
   T forward(const T* pred, const T* target, index_t n, index_t width,
             index_t target_width) override;
   void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
@@ -171,7 +174,7 @@ class MultiMarginHinge : public Loss<T> {
   explicit MultiMarginHinge(double margin = 1.0, Reduction r = Reduction::Mean);
   std::string name() const override { return "multiclass_hinge"; }
   double margin() const { return margin_; }
-  Reduction reduction() const { return red_; }
+  Reduction reduction() const override { return red_; }
   T forward(const T* pred, const T* target, index_t n, index_t width,
             index_t target_width) override;
   void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,

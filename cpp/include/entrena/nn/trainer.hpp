@@ -12,7 +12,7 @@
 namespace entrena {
 
 struct EpochStats {
-  double loss = 0.0;       // mean over the samples seen (batch losses weighted by batch size)
+  double loss = 0.0;       // over the samples seen: their mean, or their sum for a "sum" loss
   index_t iterations = 0;  // optimizer steps taken
   index_t samples = 0;     // samples seen
   // Index of the batch whose loss was NaN or infinite, or -1. The epoch
@@ -33,7 +33,8 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
                        bool shuffle, bool drop_last, const ProgressFn& progress = {},
                        index_t every = 0);
 
-// Mean loss in inference mode (batches of batch_size); writes predictions
+// The loss over the data set in inference mode (batches of batch_size): the
+// mean over samples, or the sum for a "sum" loss; writes predictions
 // (n, *output_shape) to pred if it is not null.
 template <class T>
 double evaluate(Sequential<T>& model, Loss<T>& loss, const T* X, const T* Y, index_t n,
