@@ -531,3 +531,21 @@ def test_dataset_loss_does_not_depend_on_batch_size(reduction):
         assert m.evaluate(X, t, batch_size=bs)["loss"] == pytest.approx(want, rel=1e-12)
         # lr = 0: the epoch's loss is the same data-set loss.
         assert m.fit(X, t, epochs=1, batch_size=bs, verbose=0).history["loss"][0] == pytest.approx(want, rel=1e-12)
+
+
+def test_dense_activation_alpha_roundtrip(tmp_path):
+    X, _ = iris_std()
+    m = entrena.Sequential([entrena.Dense(6, activation="leaky_relu", alpha=0.3), entrena.Dense(2)],
+                           seed=0, dtype="float64")
+    m.build(4)
+    W, b, W2, b2 = m.parameters()
+    z = X @ W + b
+    np.testing.assert_allclose(m.predict(X), np.where(z > 0, z, 0.3 * z) @ W2 + b2, rtol=1e-12)
+    m.compile(loss="mse")
+    m.save(tmp_path / "a.safetensors")
+    again = entrena.load(tmp_path / "a.safetensors")
+    assert again.layers[0].alpha == 0.3
+    np.testing.assert_array_equal(again.predict(X), m.predict(X))
+    assert max(entrena.gradcheck(m, X[:10], np.zeros((10, 2)), loss="mse").values()) < 1e-6
+    with pytest.raises(ValueError, match="alpha: only leaky_relu and elu take alpha"):
+        entrena.Dense(3, activation="relu", alpha=0.1)

@@ -48,15 +48,24 @@ void bind_typed(py::module_& m) {
       .def("add_dense",
            [](Model& self, index_t units, bool use_bias, const std::string& kinit, double ka,
               double kb, const std::string& binit, double ba, double bb,
-              std::optional<std::string> activation) {
+              std::optional<std::string> activation, std::optional<double> alpha) {
              std::unique_ptr<ActivationLayer<T>> act;
-             if (activation) act = std::make_unique<ActivationLayer<T>>(activation_from_name(*activation));
+             if (activation) {
+               const Activation a = activation_from_name(*activation);
+               if (alpha && !activation_has_alpha(a))
+                 throw ValueError(cat("alpha: only leaky_relu and elu take alpha; got alpha = ", *alpha,
+                                      " for '", *activation, "'"));
+               act = alpha ? std::make_unique<ActivationLayer<T>>(a, *alpha) : std::make_unique<ActivationLayer<T>>(a);
+             } else if (alpha) {
+               throw ValueError(cat("alpha: given (", *alpha, ") without an activation that takes it"));
+             }
              self.add(std::make_unique<Dense<T>>(units, use_bias, Initializer::from_name(kinit, ka, kb),
                                                  Initializer::from_name(binit, ba, bb), std::move(act)));
            },
            py::arg("units"), py::arg("use_bias") = true, py::arg("kernel_init") = "glorot_uniform",
            py::arg("kernel_a") = 0.0, py::arg("kernel_b") = 0.0, py::arg("bias_init") = "zeros",
-           py::arg("bias_a") = 0.0, py::arg("bias_b") = 0.0, py::arg("activation") = py::none())
+           py::arg("bias_a") = 0.0, py::arg("bias_b") = 0.0, py::arg("activation") = py::none(),
+           py::arg("alpha") = py::none())
       .def("add_activation",
            [](Model& self, const std::string& name, std::optional<double> alpha) {
              // alpha: LeakyReLU's negative slope / ELU's alpha (None: the default).

@@ -79,12 +79,18 @@ def _activation(name, argname="activation"):
 class Dense(Layer):
     """Fully connected layer: y = activation(x·W + b), W of shape (in, units)."""
 
-    def __init__(self, units: int, activation: str | None = None, *, use_bias: bool = True,
-                 kernel_init="glorot_uniform", bias_init="zeros", input_dim: int | None = None,
-                 name: str | None = None):
+    def __init__(self, units: int, activation: str | None = None, *, alpha: float | None = None,
+                 use_bias: bool = True, kernel_init="glorot_uniform", bias_init="zeros",
+                 input_dim: int | None = None, name: str | None = None):
         super().__init__(name)
         self.units = _checks.check_int(units, "units", minimum=1)
         self.activation = _activation(activation)
+        if alpha is not None:
+            if self.activation not in _ALPHA_DEFAULTS:
+                raise ValueError(f"alpha: only {' and '.join(_ALPHA_DEFAULTS)} take alpha; got "
+                                 f"alpha={alpha!r} for activation {self.activation!r}")
+            alpha = _checks.check_float(alpha, "alpha")
+        self.alpha = alpha
         self.use_bias = bool(use_bias)
         self.kernel_init = kernel_init
         self.bias_init = bias_init
@@ -99,12 +105,14 @@ class Dense(Layer):
     def _add_to(self, core_model) -> int:
         k, ka, kb = self._kinit
         b, ba, bb = self._binit
-        core_model.add_dense(self.units, self.use_bias, k, ka, kb, b, ba, bb, self.activation)
+        core_model.add_dense(self.units, self.use_bias, k, ka, kb, b, ba, bb, self.activation, self.alpha)
         return 1
 
     def get_config(self):
         cfg = {"units": self.units, "activation": self.activation, "use_bias": self.use_bias,
                "kernel_init": self.kernel_init, "bias_init": self.bias_init}
+        if self.alpha is not None:
+            cfg["alpha"] = self.alpha
         if self._input_dim is not None:
             cfg["input_dim"] = self._input_dim
         return cfg
@@ -293,10 +301,12 @@ def from_config(cfg: dict) -> Layer:
         raise ValueError(f"layer config: expected a dict with a 'type', got {cfg!r}")
     kind = cfg["type"]
     if kind == "Dense":
-        act = cfg.get("activation")
+        act, alpha = cfg.get("activation"), None
         if isinstance(act, dict):
-            act = act.get("activation")
-        return Dense(cfg["units"], activation=act, use_bias=cfg.get("use_bias", True),
+            act, alpha = act.get("activation"), act.get("alpha")
+            if act not in _ALPHA_DEFAULTS:
+                alpha = None
+        return Dense(cfg["units"], activation=act, alpha=alpha, use_bias=cfg.get("use_bias", True),
                      kernel_init=_initializer_spec(cfg.get("kernel_init")),
                      bias_init=_initializer_spec(cfg.get("bias_init", "zeros")))
     if kind == "Activation":
