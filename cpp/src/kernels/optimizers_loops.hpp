@@ -25,6 +25,14 @@ inline idx block_end(idx b, idx n, idx block) { return b * block + block < n ? b
 
 // OpenMP: blocks of kBlock elements are shared out statically; inside a block
 // one SIMD loop. The same element always runs the same code, whatever nt is.
+// body(b, lo, hi) handles block b = [lo, hi) with an element-wise SIMD loop; kernels capture by value, so
+// their pointers and coefficients stay in registers across the SIMD loop.
+template <class F>
+inline void for_blocks(idx n, idx block, int nt, F&& body) {
+  const idx nb = (n + block - 1) / block;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (idx b = 0; b < nb; ++b) body(b, b * block, block_end(b, n, block));
+}
 
 // SGD. p, grad, buf: (n,); buf is only touched when kMomentum.
 template <class T, bool kMomentum>
@@ -32,12 +40,9 @@ void sgd(T* __restrict p, const T* __restrict grad, T* __restrict buf, idx n, co
          int nt) {
   const T lr = c.lr, wd = c.wd, mom = c.momentum, damp1 = c.one_minus_dampening;
   const bool nesterov = c.nesterov, first = c.first;
-  const idx nb = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (idx b = 0; b < nb; ++b) {
-    const idx hi = block_end(b, n, kBlock);
+  for_blocks(n, kBlock, nt, [=](idx, idx lo, idx hi) {
 #pragma omp simd
-    for (idx i = b * kBlock; i < hi; ++i) {
+    for (idx i = lo; i < hi; ++i) {
       const T pi = p[i];
       T g = grad[i] + wd * pi;
       if constexpr (kMomentum) {
@@ -47,7 +52,7 @@ void sgd(T* __restrict p, const T* __restrict grad, T* __restrict buf, idx n, co
       }
       p[i] = pi - lr * g;
     }
-  }
+  });
 }
 
 // Adam and AdamW. p, grad, m, v, vmax: (n,); vmax only touched when kAmsgrad.
@@ -56,12 +61,9 @@ void adam(T* __restrict p, const T* __restrict grad, T* __restrict m, T* __restr
           T* __restrict vmax, idx n, const AdamCoef<T>& c, int nt) {
   const T keep = c.keep, wd = c.coupled_wd, b1 = c.beta1, ob1 = c.one_minus_beta1, b2 = c.beta2,
           ob2 = c.one_minus_beta2, inv_bc2 = c.inv_sqrt_bc2, step = c.step_size, eps = c.eps;
-  const idx nb = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (idx b = 0; b < nb; ++b) {
-    const idx hi = block_end(b, n, kBlock);
+  for_blocks(n, kBlock, nt, [=](idx, idx lo, idx hi) {
 #pragma omp simd
-    for (idx i = b * kBlock; i < hi; ++i) {
+    for (idx i = lo; i < hi; ++i) {
       const T pi = p[i];
       const T g = grad[i] + wd * pi;  // coupled decay (Adam); wd = 0 for AdamW
       const T mi = b1 * m[i] + ob1 * g;
@@ -76,7 +78,7 @@ void adam(T* __restrict p, const T* __restrict grad, T* __restrict m, T* __restr
       const T denom = root(vi) * inv_bc2 + eps;
       p[i] = pi * keep - step * (mi / denom);  // keep = 1 - lr * wd for AdamW, 1 for Adam
     }
-  }
+  });
 }
 
 // RMSprop. p, grad, s, a, buf: (n,); a only touched when kCentered, buf when kMomentum.
@@ -85,12 +87,9 @@ void rmsprop(T* __restrict p, const T* __restrict grad, T* __restrict s, T* __re
              T* __restrict buf, idx n, const RmspropCoef<T>& c, int nt) {
   const T lr = c.lr, wd = c.wd, alpha = c.alpha, oa = c.one_minus_alpha, eps = c.eps,
           mom = c.momentum;
-  const idx nb = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (idx b = 0; b < nb; ++b) {
-    const idx hi = block_end(b, n, kBlock);
+  for_blocks(n, kBlock, nt, [=](idx, idx lo, idx hi) {
 #pragma omp simd
-    for (idx i = b * kBlock; i < hi; ++i) {
+    for (idx i = lo; i < hi; ++i) {
       const T pi = p[i];
       const T g = grad[i] + wd * pi;
       const T si = alpha * s[i] + oa * g * g;
@@ -111,7 +110,7 @@ void rmsprop(T* __restrict p, const T* __restrict grad, T* __restrict s, T* __re
         p[i] = pi - lr * (g / d);
       }
     }
-  }
+  });
 }
 
 // Adagrad. p, grad, sum: (n,).
@@ -119,24 +118,22 @@ template <class T>
 void adagrad(T* __restrict p, const T* __restrict grad, T* __restrict sum, idx n,
              const AdagradCoef<T>& c, int nt) {
   const T clr = c.clr, wd = c.wd, eps = c.eps;
-  const idx nb = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (idx b = 0; b < nb; ++b) {
-    const idx hi = block_end(b, n, kBlock);
+  for_blocks(n, kBlock, nt, [=](idx, idx lo, idx hi) {
 #pragma omp simd
-    for (idx i = b * kBlock; i < hi; ++i) {
+    for (idx i = lo; i < hi; ++i) {
       const T pi = p[i];
       const T g = grad[i] + wd * pi;
       const T si = sum[i] + g * g;
       sum[i] = si;
       p[i] = pi - clr * (g / (root(si) + eps));
     }
-  }
+  });
 }
 
 // partial[b] = sum of g_i^2 over block b (blocks of `block` elements), in double.
 template <class T>
 void sum_squares(const T* __restrict g, idx n, idx block, double* __restrict partial, int nt) {
+  // (An explicit loop: this reduction vectorises far worse inside a lambda.)
   const idx nb = (n + block - 1) / block;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (idx b = 0; b < nb; ++b) {
@@ -154,28 +151,22 @@ void sum_squares(const T* __restrict g, idx n, idx block, double* __restrict par
 // g = g * s. g: (n,).
 template <class T>
 void scale(T* __restrict g, idx n, T s, int nt) {
-  const idx nb = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (idx b = 0; b < nb; ++b) {
-    const idx hi = block_end(b, n, kBlock);
+  for_blocks(n, kBlock, nt, [=](idx, idx lo, idx hi) {
 #pragma omp simd
-    for (idx i = b * kBlock; i < hi; ++i) g[i] = g[i] * s;
-  }
+    for (idx i = lo; i < hi; ++i) g[i] = g[i] * s;
+  });
 }
 
 // g = min(max(g, -v), v); NaN stays NaN. g: (n,).
 template <class T>
 void clamp(T* __restrict g, idx n, T v, int nt) {
-  const idx nb = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (idx b = 0; b < nb; ++b) {
-    const idx hi = block_end(b, n, kBlock);
+  for_blocks(n, kBlock, nt, [=](idx, idx lo, idx hi) {
 #pragma omp simd
-    for (idx i = b * kBlock; i < hi; ++i) {
+    for (idx i = lo; i < hi; ++i) {
       const T x = g[i];
       g[i] = x < -v ? -v : (x > v ? v : x);
     }
-  }
+  });
 }
 
 template <class T>
