@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks
+from . import _checks, _core
 
 
 class Loss:
@@ -260,9 +260,8 @@ class BinaryCrossentropyWithLogits(BinaryCrossentropy):
         return mod.BinaryCrossEntropyWithLogits(self.reduction)
 
     def probabilities(self, output):
-        """The sigmoid of each logit (independent columns)."""
-        e = np.exp(-np.abs(output))
-        return np.where(output >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(output.dtype)
+        """The sigmoid of each logit, columns independent (the engine's kernel)."""
+        return _core.kernels.sigmoid_forward(np.ascontiguousarray(output))
 
 
 class Hinge(_Reduced):
@@ -333,9 +332,8 @@ class CategoricalCrossentropy(Loss):
         return mod.SoftmaxCrossEntropy(self.label_smoothing, self.reduction)
 
     def probabilities(self, output):
-        z = output - output.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        """Row-wise softmax of the logits (the engine's kernel)."""
+        return _core.kernels.softmax_forward(np.ascontiguousarray(output))
 
     def prepare_targets(self, y, n_outputs, dtype):
         return _class_targets(y, n_outputs, dtype, self.name)
