@@ -33,15 +33,15 @@ def _initializer(spec, name):
 
 
 class Layer:
-    """Base class: ``_add_to(core_model)`` adds the C++ layers and returns
-    how many it added; ``get_config`` returns the constructor arguments."""
+    """Base class: ``_add_to(core_model)`` adds this layer's one engine layer
+    (layer k of a model is the engine's layer k); ``get_config`` returns the
+    constructor arguments."""
 
     def __init__(self, name: str | None = None):
         self.name = name
-        self._core_range = None   # (first, count) of this layer's C++ layers
         self._model = None
 
-    def _add_to(self, core_model) -> int:
+    def _add_to(self, core_model) -> None:
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -76,6 +76,16 @@ def _activation(name, argname="activation"):
     return None if key == "identity" else key
 
 
+def _alpha(activation, alpha):
+    """alpha checked against the activation that would use it (None stays None)."""
+    if alpha is None:
+        return None
+    if activation not in _ALPHA_DEFAULTS:
+        raise ValueError(f"alpha: only {' and '.join(_ALPHA_DEFAULTS)} take alpha; got "
+                         f"alpha={alpha!r} for activation {activation!r}")
+    return _checks.check_float(alpha, "alpha")
+
+
 class Dense(Layer):
     """Fully connected layer: y = activation(x·W + b), W of shape (in, units)."""
 
@@ -85,12 +95,7 @@ class Dense(Layer):
         super().__init__(name)
         self.units = _checks.check_int(units, "units", minimum=1)
         self.activation = _activation(activation)
-        if alpha is not None:
-            if self.activation not in _ALPHA_DEFAULTS:
-                raise ValueError(f"alpha: only {' and '.join(_ALPHA_DEFAULTS)} take alpha; got "
-                                 f"alpha={alpha!r} for activation {self.activation!r}")
-            alpha = _checks.check_float(alpha, "alpha")
-        self.alpha = alpha
+        self.alpha = _alpha(self.activation, alpha)
         self.use_bias = bool(use_bias)
         self.kernel_init = kernel_init
         self.bias_init = bias_init
@@ -102,11 +107,10 @@ class Dense(Layer):
     def input_dim(self):
         return self._input_dim
 
-    def _add_to(self, core_model) -> int:
+    def _add_to(self, core_model) -> None:
         k, ka, kb = self._kinit
         b, ba, bb = self._binit
         core_model.add_dense(self.units, self.use_bias, k, ka, kb, b, ba, bb, self.activation, self.alpha)
-        return 1
 
     def get_config(self):
         cfg = {"units": self.units, "activation": self.activation, "use_bias": self.use_bias,
@@ -127,19 +131,14 @@ class Activation(Layer):
         super().__init__(name)
         act = _activation(activation)
         self.activation = "identity" if act is None else act
-        if alpha is not None:
-            if self.activation not in _ALPHA_DEFAULTS:
-                raise ValueError(f"alpha: only {' and '.join(_ALPHA_DEFAULTS)} take alpha; got "
-                                 f"alpha={alpha!r} for activation {self.activation!r}")
-            alpha = _checks.check_float(alpha, "alpha")
+        alpha = _alpha(self.activation, alpha)
         self.alpha = _ALPHA_DEFAULTS.get(self.activation) if alpha is None else alpha
 
-    def _add_to(self, core_model) -> int:
+    def _add_to(self, core_model) -> None:
         if self.alpha is None:
             core_model.add_activation(self.activation)
         else:
             core_model.add_activation(self.activation, self.alpha)
-        return 1
 
     def get_config(self):
         cfg = {"activation": self.activation}
@@ -264,9 +263,8 @@ class Dropout(Layer):
         super().__init__(name)
         self.rate = _checks.check_float(rate, "rate", minimum=0.0, maximum=1.0, open_max=True)
 
-    def _add_to(self, core_model) -> int:
+    def _add_to(self, core_model) -> None:
         core_model.add_dropout(self.rate)
-        return 1
 
     def get_config(self):
         return {"rate": self.rate}
@@ -275,9 +273,8 @@ class Dropout(Layer):
 class Flatten(Layer):
     """(n, d1, d2, ...) -> (n, d1·d2·...)."""
 
-    def _add_to(self, core_model) -> int:
+    def _add_to(self, core_model) -> None:
         core_model.add_flatten()
-        return 1
 
 
 def _initializer_spec(cfg):

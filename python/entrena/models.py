@@ -93,11 +93,8 @@ class Sequential:
             input_shape = (int(input_shape),)
         input_shape = tuple(_checks.check_int(d, "input_shape", minimum=1) for d in input_shape)
         core = _checks.core_module(self.dtype).Sequential(self.seed)
-        first = 0
-        for layer in self.layers:
-            count = layer._add_to(core)
-            layer._core_range = (first, count)
-            first += count
+        for layer in self.layers:      # layer k is the engine's layer k
+            layer._add_to(core)
         core.build(list(input_shape))
         self._core = core
 
@@ -140,11 +137,9 @@ class Sequential:
         core = self._require_core("parameters")
         out = []
         for li, layer in enumerate(self.layers):
-            first, count = layer._core_range
             lname = layer.name or f"{type(layer).__name__.lower()}_{li}"
-            for ci in range(first, first + count):
-                for pname, p, g in core.layer_params(ci):
-                    out.append((f"{lname}.{pname}", p, g))
+            for pname, p, g in core.layer_params(li):
+                out.append((f"{lname}.{pname}", p, g))
         return out
 
     def state_dict(self) -> dict:
@@ -434,9 +429,8 @@ class Sequential:
         core = self._require_core("summary")
         rows = []
         for li, layer in enumerate(self.layers):
-            first, count = layer._core_range
-            shape = tuple(core.layer_output_shape(first + count - 1))
-            n = sum(p.size for ci in range(first, first + count) for _, p, _ in core.layer_params(ci))
+            shape = tuple(core.layer_output_shape(li))
+            n = sum(p.size for _, p, _ in core.layer_params(li))
             rows.append((layer.name or f"{type(layer).__name__.lower()}_{li}",
                          type(layer).__name__, "(None, " + ", ".join(map(str, shape)) + ")", n))
         w = [max(len(r[i]) for r in rows + [("Layer", "Type", "Output shape")]) for i in range(3)]
@@ -475,8 +469,6 @@ def load(path, *, dtype=None, compile: bool = True) -> Sequential:
                        seed=py.get("seed", 0), name=py.get("name"))
     if core.num_layers != len(layers):
         raise ValueError(f"{path}: the architecture lists {len(layers)} layers, the engine built {core.num_layers}")
-    for i, layer in enumerate(layers):
-        layer._core_range = (i, 1)
     model._core = core
     model.metadata = {k: v for k, v in md.items()
                       if k not in _core.RESERVED_METADATA_KEYS and k != _PY_KEY}
