@@ -235,7 +235,10 @@ def test_layer_forward_and_backward_through_model(case):
     check_gradient(f, gW, W0, rtol=1e-6, atol=1e-8, what=f"{fn} layer gradient")
 
 
-@pytest.mark.parametrize("name", L._ACTIVATIONS)
+_NAMES, _ALIASES = entrena._core.names("activation")
+
+
+@pytest.mark.parametrize("name", _NAMES + sorted(_ALIASES))
 def test_dense_activation_names(name, rng):
     """Dense(units, activation=name) applies the named activation (fused or not)."""
     x = rng.normal(size=(6, 4))
@@ -283,13 +286,16 @@ def test_activation_api_errors():
         L.ELU("big")
     with pytest.raises(ValueError, match="approximate: expected 'none' or 'tanh'"):
         L.GELU(approximate="erf")
+    # The engine checks configs from any source (here, as a model file would give them).
     m = _core.f32.Sequential(0)
     with pytest.raises(ValueError, match="activation: expected one of"):
-        m.add_activation("bogus")
+        m.add('{"type": "Activation", "activation": "bogus"}')
     with pytest.raises(ValueError, match="alpha: only leaky_relu and elu"):
-        m.add_activation("tanh", 0.5)
-    with pytest.raises(ValueError, match="alpha: expected a finite number"):
-        m.add_activation("elu", float("nan"))
+        m.add('{"type": "Activation", "activation": "tanh", "alpha": 0.5}')
+    with pytest.raises(TypeError, match="alpha: expected a number"):
+        m.add('{"type": "Activation", "activation": "elu", "alpha": "big"}')
+    with pytest.raises(ValueError, match="Activation: unknown argument 'beta'"):
+        m.add('{"type": "Activation", "activation": "elu", "beta": 1}')
 
 
 def test_layer_configs():

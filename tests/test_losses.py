@@ -1,6 +1,8 @@
 """Loss kernels against the NumPy reference (value and gradient, both
 reductions, float32 and float64), finite-difference checks of every
 gradient, extreme inputs, the nn loss classes and the Python losses."""
+import json
+
 import numpy as np
 import pytest
 
@@ -22,11 +24,11 @@ def _data(name, rng, shape=(13, 3)):
     kw = {}
     if name == "huber":
         kw = {"delta": 1.3}
-    elif name == "bce":
+    elif name == "binary_crossentropy":
         pred = rng.uniform(0.02, 0.98, shape)
         target = rng.uniform(0, 1, shape)
         target.flat[::3] = np.round(target.flat[::3])
-    elif name == "bce_with_logits":
+    elif name == "binary_crossentropy_with_logits":
         target = rng.integers(0, 2, shape).astype(float)
         target.flat[::4] = 0.3
     elif name == "hinge":
@@ -34,7 +36,8 @@ def _data(name, rng, shape=(13, 3)):
     return pred, target, kw
 
 
-ELEMENTWISE = ["mse", "half_mse", "mae", "huber", "bce", "bce_with_logits", "hinge"]
+ELEMENTWISE = ["mse", "half_mse", "mae", "huber", "binary_crossentropy", "binary_crossentropy_with_logits",
+               "hinge"]
 
 
 def _loss_tol(dtype):
@@ -86,12 +89,12 @@ def test_cross_entropy(dtype, rng, kind, smoothing, reduction):
     target = _ce_targets(kind, rng, n, c)
     kw = {"label_smoothing": smoothing, "reduction": reduction}
     rtol, atol = _loss_tol(dtype)
-    check_kernel(K.cross_entropy_forward, ref.cross_entropy_forward, [logits, target], dtype,
+    check_kernel(K.categorical_crossentropy_forward, ref.categorical_crossentropy_forward, [logits, target], dtype,
                  rtol=rtol, atol=atol, **kw)
-    check_kernel(K.cross_entropy_backward, ref.cross_entropy_backward, [logits, target], dtype, **kw)
+    check_kernel(K.categorical_crossentropy_backward, ref.categorical_crossentropy_backward, [logits, target], dtype, **kw)
     if np.dtype(dtype) == np.float64:
-        check_gradient(lambda z: K.cross_entropy_forward(z, target, **kw),
-                       K.cross_entropy_backward(logits, target, **kw), logits, rtol=1e-6, atol=1e-7)
+        check_gradient(lambda z: K.categorical_crossentropy_forward(z, target, **kw),
+                       K.categorical_crossentropy_backward(logits, target, **kw), logits, rtol=1e-6, atol=1e-7)
 
 
 def test_label_smoothing_matches_pytorch_definition():
@@ -99,8 +102,8 @@ def test_label_smoothing_matches_pytorch_definition():
     z = np.array([[2.0, -1.0, 0.5], [0.0, 3.0, -2.0]])
     y = np.array([0.0, 2.0])
     q = np.eye(3)[[0, 2]] * 0.8 + 0.2 / 3
-    a = K.cross_entropy_forward(z, y, label_smoothing=0.2)
-    b = K.cross_entropy_forward(z, q)
+    a = K.categorical_crossentropy_forward(z, y, label_smoothing=0.2)
+    b = K.categorical_crossentropy_forward(z, q)
     assert a == pytest.approx(b, rel=1e-14)
     # By hand for row 0: -sum q log softmax.
     ls = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
@@ -114,39 +117,39 @@ def test_multi_margin(dtype, rng, reduction):
     y = rng.integers(0, c, n).astype(float)
     rtol, atol = _loss_tol(dtype)
     kw = {"margin": 0.8, "reduction": reduction}
-    check_kernel(K.multi_margin_forward, ref.multi_margin_forward, [z, y], dtype, rtol=rtol,
+    check_kernel(K.multiclass_hinge_forward, ref.multiclass_hinge_forward, [z, y], dtype, rtol=rtol,
                  atol=atol, **kw)
-    check_kernel(K.multi_margin_backward, ref.multi_margin_backward, [z, y], dtype, **kw)
+    check_kernel(K.multiclass_hinge_backward, ref.multiclass_hinge_backward, [z, y], dtype, **kw)
     if np.dtype(dtype) == np.float64:
-        check_gradient(lambda s: K.multi_margin_forward(s, y, **kw),
-                       K.multi_margin_backward(z, y, **kw), z, rtol=1e-6, atol=1e-7)
+        check_gradient(lambda s: K.multiclass_hinge_forward(s, y, **kw),
+                       K.multiclass_hinge_backward(z, y, **kw), z, rtol=1e-6, atol=1e-7)
 
 
 def test_multi_margin_by_hand():
     # Row scores (1, 0.5, -1), class 0, margin 1: terms max(0, 1-1+0.5)=0.5, max(0, 1-1-1)=0 -> 0.5/3
-    v = K.multi_margin_forward(np.array([[1.0, 0.5, -1.0]]), np.array([0.0]))
+    v = K.multiclass_hinge_forward(np.array([[1.0, 0.5, -1.0]]), np.array([0.0]))
     assert v == pytest.approx(0.5 / 3)
 
 
 def test_extreme_logits_give_finite_results(dtype):
     z = np.array([[1000.0, -1000.0, 0.0], [-1000.0, -1000.0, 1000.0]], dtype=dtype)
     y = np.array([1.0, 2.0], dtype=dtype)
-    v = K.cross_entropy_forward(z, y)
-    g = K.cross_entropy_backward(z, y)
+    v = K.categorical_crossentropy_forward(z, y)
+    g = K.categorical_crossentropy_backward(z, y)
     assert np.isfinite(v) and np.isfinite(g).all()
     assert v == pytest.approx(1000.0, rel=1e-6)   # row 0: 2000, row 1: 0
     q = np.array([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5]], dtype=dtype)
-    assert np.isfinite(K.cross_entropy_forward(z, q, label_smoothing=0.1))
+    assert np.isfinite(K.categorical_crossentropy_forward(z, q, label_smoothing=0.1))
     zl = np.array([-1000.0, 1000.0, -1000.0, 1000.0], dtype=dtype)
     t = np.array([1.0, 0.0, 0.0, 1.0], dtype=dtype)
-    assert K.bce_with_logits_forward(zl, t, reduction="sum") == pytest.approx(2000.0)
-    gl = K.bce_with_logits_backward(zl, t)
+    assert K.binary_crossentropy_with_logits_forward(zl, t, reduction="sum") == pytest.approx(2000.0)
+    gl = K.binary_crossentropy_with_logits_backward(zl, t)
     assert np.isfinite(gl).all()
     # BCE on probabilities: log clamped at -100, gradient denominator at 1e-12.
     p = np.array([0.0, 1.0, 0.0, 1.0], dtype=dtype)
-    assert K.bce_forward(p, np.array([1.0, 0.0, 0.0, 1.0], dtype=dtype), reduction="sum") == 200.0
-    assert np.isfinite(K.bce_backward(p, np.array([1.0, 0.0, 0.0, 1.0], dtype=dtype))).all()
-    assert np.isfinite(K.multi_margin_forward(z, y))
+    assert K.binary_crossentropy_forward(p, np.array([1.0, 0.0, 0.0, 1.0], dtype=dtype), reduction="sum") == 200.0
+    assert np.isfinite(K.binary_crossentropy_backward(p, np.array([1.0, 0.0, 0.0, 1.0], dtype=dtype))).all()
+    assert np.isfinite(K.multiclass_hinge_forward(z, y))
 
 
 def test_deterministic_over_thread_counts(rng):
@@ -157,8 +160,8 @@ def test_deterministic_over_thread_counts(rng):
     try:
         for nt in (1, 2):
             _core.set_num_threads(nt)
-            out.append((K.cross_entropy_forward(z, y, label_smoothing=0.1),
-                        K.cross_entropy_backward(z, y, label_smoothing=0.1),
+            out.append((K.categorical_crossentropy_forward(z, y, label_smoothing=0.1),
+                        K.categorical_crossentropy_backward(z, y, label_smoothing=0.1),
                         K.mse_backward(z, z[::-1].copy())))
     finally:
         _core.set_num_threads(old)
@@ -169,71 +172,87 @@ def test_deterministic_over_thread_counts(rng):
 def test_kernel_bad_input():
     z = np.zeros((3, 4))
     with pytest.raises(ValueError, match=r"labels: expected class indices in \[0, 4\)"):
-        K.cross_entropy_forward(z, np.array([0.0, 4.0, 1.0]))
+        K.categorical_crossentropy_forward(z, np.array([0.0, 4.0, 1.0]))
     with pytest.raises(ValueError, match="labels: expected class indices"):
-        K.multi_margin_backward(z, np.array([0.0, -1.0, 1.0]))
+        K.multiclass_hinge_backward(z, np.array([0.0, -1.0, 1.0]))
     with pytest.raises(ValueError, match="labels: expected class indices"):
-        K.cross_entropy_forward(z, np.array([0.0, 1.5, 1.0]))
+        K.categorical_crossentropy_forward(z, np.array([0.0, 1.5, 1.0]))
     with pytest.raises(ValueError, match="target: expected class indices of shape"):
-        K.cross_entropy_forward(z, np.zeros((3, 5)))
+        K.categorical_crossentropy_forward(z, np.zeros((3, 5)))
     with pytest.raises(ValueError, match="label_smoothing"):
-        K.cross_entropy_forward(z, np.zeros(3), label_smoothing=1.5)
+        K.categorical_crossentropy_forward(z, np.zeros(3), label_smoothing=1.5)
     with pytest.raises(ValueError, match="reduction: expected 'mean' or 'sum'"):
         K.mse_forward(z, z, reduction="max")
     with pytest.raises(ValueError, match="target: expected shape"):
         K.mse_forward(z, np.zeros((4, 3)))
     with pytest.raises(ValueError, match=r"prob: expected values in \[0, 1\]"):
-        K.bce_forward(z + 2, z)
+        K.binary_crossentropy_forward(z + 2, z)
     with pytest.raises(ValueError, match="target: expected -1 or \\+1"):
         K.hinge_forward(z, z)
     with pytest.raises(ValueError, match="delta: expected a finite number > 0"):
         K.huber_forward(z, z, delta=0.0)
 
 
-# --------------------------------------------------------- nn loss classes
+# ------------------------------------------------- engine losses by name
 CORE_CASES = [
-    ("MeanSquaredError", (), "mse", {}),
-    ("HalfMeanSquaredError", (), "half_mse", {}),
-    ("MeanAbsoluteError", (), "mae", {}),
-    ("Huber", (0.7,), "huber", {"delta": 0.7}),
-    ("BinaryCrossEntropy", (), "bce", {}),
-    ("BinaryCrossEntropyWithLogits", (), "bce_with_logits", {}),
-    ("Hinge", (), "hinge", {}),
+    ("mse", {}), ("half_mse", {}), ("mae", {}), ("huber", {"delta": 0.7}),
+    ("binary_crossentropy", {}), ("binary_crossentropy_with_logits", {}), ("hinge", {}),
 ]
 
 
+def _core_loss(name, **options):
+    return _core.f64.make_loss(name, json.dumps(options))
+
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("cls,args,kernel,kw", CORE_CASES)
-def test_core_loss_classes(cls, args, kernel, kw, reduction, rng):
-    pred, target, _ = _data(kernel, rng, (8, 2))
-    loss = getattr(_core.f64, cls)(*args, reduction=reduction)
-    assert loss.reduction == reduction
+@pytest.mark.parametrize("name,kw", CORE_CASES)
+def test_core_losses_by_name(name, kw, reduction, rng):
+    """The engine's losses (made by name through the factory) against the
+    NumPy reference: one name per loss, in C++, the kernels and the reference."""
+    pred, target, _ = _data(name, rng, (8, 2))
+    loss = _core_loss(name, reduction=reduction, **kw)
+    assert loss.name == name and loss.reduction == reduction
+    assert json.loads(loss.config) == {**kw, "reduction": reduction}
     assert loss.forward(pred, target) == pytest.approx(
-        getattr(ref, f"{kernel}_forward")(pred, target, reduction=reduction, **kw), rel=1e-12)
+        getattr(ref, f"{name}_forward")(pred, target, reduction=reduction, **kw), rel=1e-12)
     assert_same(loss.backward(pred, target),
-                getattr(ref, f"{kernel}_backward")(pred, target, reduction=reduction, **kw), np.float64)
+                getattr(ref, f"{name}_backward")(pred, target, reduction=reduction, **kw), np.float64)
+
+
+def test_loss_names_live_in_the_engine():
+    names, aliases = _core.names("loss")
+    assert names == ["mse", "half_mse", "mae", "huber", "binary_crossentropy",
+                     "binary_crossentropy_with_logits", "hinge", "categorical_crossentropy",
+                     "multiclass_hinge"]
+    for name in names:   # one Python class per engine loss, with the engine's name
+        assert LS.get(name).name == name
+        assert hasattr(K, f"{name}_forward") and hasattr(ref, f"{name}_forward")
+    for alias, name in aliases.items():
+        assert LS.get(alias).name == name
+        assert _core.f32.make_loss(alias).name == name
 
 
 def test_core_class_target_checks():
-    f = _core.f64
     with pytest.raises(ValueError, match="expected class indices in"):
-        f.SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0.0, 3.0]))
+        _core_loss("categorical_crossentropy").forward(np.zeros((2, 3)), np.array([0.0, 3.0]))
     with pytest.raises(ValueError, match="targets -1 or \\+1"):
-        f.Hinge().forward(np.zeros((2, 1)), np.array([0.0, 1.0]))
+        _core_loss("hinge").forward(np.zeros((2, 1)), np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match=r"targets in \[0, 1\]"):
-        f.BinaryCrossEntropyWithLogits().forward(np.zeros((2, 1)), np.array([0.0, 2.0]))
+        _core_loss("binary_crossentropy_with_logits").forward(np.zeros((2, 1)), np.array([0.0, 2.0]))
     with pytest.raises(ValueError, match="expected probabilities in \\[0, 1\\]"):
-        f.BinaryCrossEntropy().forward(np.full((2, 1), 1.5), np.array([0.0, 1.0]))
-    with pytest.raises(ValueError, match="targets of the output's shape"):
-        f.MeanSquaredError().forward(np.zeros((2, 3)), np.zeros((2, 2)))
+        _core_loss("binary_crossentropy").forward(np.full((2, 1), 1.5), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="targets of shape"):
+        _core_loss("mse").forward(np.zeros((2, 3)), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="multiclass_hinge: expected class-index targets"):
-        f.MultiMarginHinge().forward(np.zeros((2, 3)), np.zeros((2, 3)))
-    with pytest.raises(ValueError, match="reduction"):
-        f.MeanSquaredError("avg")
+        _core_loss("multiclass_hinge").forward(np.zeros((2, 3)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="reduction: expected one of 'mean', 'sum'"):
+        _core_loss("mse", reduction="avg")
     with pytest.raises(ValueError, match="label_smoothing"):
-        f.SoftmaxCrossEntropy(-0.1)
+        _core_loss("categorical_crossentropy", label_smoothing=-0.1)
     with pytest.raises(ValueError, match="margin"):
-        f.MultiMarginHinge(0.0)
+        _core_loss("multiclass_hinge", margin=0.0)
+    with pytest.raises(ValueError, match="mse: unknown argument 'delta'"):
+        _core_loss("mse", delta=1.0)
 
 
 # ------------------------------------------------------------ Python API
@@ -242,6 +261,7 @@ REGISTRY = {
     "half_mse": LS.HalfMeanSquaredError, "half_squared_error": LS.HalfMeanSquaredError,
     "mae": LS.MeanAbsoluteError, "mean_absolute_error": LS.MeanAbsoluteError,
     "huber": LS.Huber, "binary_crossentropy": LS.BinaryCrossentropy, "bce": LS.BinaryCrossentropy,
+    "sparse_categorical_crossentropy": LS.CategoricalCrossentropy,
     "binary_crossentropy_with_logits": LS.BinaryCrossentropyWithLogits,
     "bce_with_logits": LS.BinaryCrossentropyWithLogits,
     "categorical_crossentropy": LS.CategoricalCrossentropy, "cross_entropy": LS.CategoricalCrossentropy,
@@ -260,12 +280,12 @@ def test_python_losses_values(rng):
     out = rng.normal(size=(10, 3))
     y_lab = rng.integers(0, 3, 10)
     assert LS.CategoricalCrossentropy(label_smoothing=0.1)(out, y_lab) == pytest.approx(
-        ref.cross_entropy_forward(out, y_lab.astype(float), 0.1), rel=1e-6)
+        ref.categorical_crossentropy_forward(out, y_lab.astype(float), 0.1), rel=1e-6)
     onehot = np.eye(3)[y_lab]
     assert LS.get("cross_entropy")(out, onehot) == pytest.approx(LS.get("cross_entropy")(out, y_lab))
     probs = rng.dirichlet(np.ones(3), 10)
     assert LS.CategoricalCrossentropy(reduction="sum")(out, probs) == pytest.approx(
-        ref.cross_entropy_forward(out, probs, reduction="sum"), rel=1e-6)
+        ref.categorical_crossentropy_forward(out, probs, reduction="sum"), rel=1e-6)
     y_reg = rng.normal(size=10)
     o1 = rng.normal(size=(10, 1))
     assert LS.Huber(delta=0.5)(o1, y_reg) == pytest.approx(
@@ -276,12 +296,12 @@ def test_python_losses_values(rng):
     g = LS.MeanSquaredError(reduction="sum").gradient(o1.astype(np.float64), y_reg)
     assert_same(g, 2 * (o1 - y_reg[:, None]), np.float64)
     assert LS.MulticlassHinge(margin=2.0)(out, onehot) == pytest.approx(
-        ref.multi_margin_forward(out, y_lab.astype(float), 2.0), rel=1e-6)
+        ref.multiclass_hinge_forward(out, y_lab.astype(float), 2.0), rel=1e-6)
 
 
 def test_python_loss_errors():
     out = np.zeros((4, 3))
-    with pytest.raises(ValueError, match="reduction: expected 'mean' or 'sum'"):
+    with pytest.raises(ValueError, match="reduction: expected one of 'mean', 'sum'"):
         LS.MeanSquaredError(reduction="none")
     with pytest.raises(TypeError, match="reduction"):
         LS.MeanSquaredError(reduction=1)

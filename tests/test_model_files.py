@@ -15,9 +15,9 @@ from entrena import _core
 
 def _model(mod, seed=0, input_dim=6):
     m = mod.Sequential(seed)
-    m.add_dense(8, kernel_init="he_normal", activation="relu")
-    m.add_dropout(0.2)
-    m.add_dense(3, use_bias=False)
+    m.add('{"type": "Dense", "units": 8, "kernel_init": "he_normal", "activation": "relu"}')
+    m.add('{"type": "Dropout", "rate": 0.2}')
+    m.add('{"type": "Dense", "units": 3, "use_bias": false}')
     m.build([input_dim])
     return m
 
@@ -49,7 +49,7 @@ def test_round_trip_is_bitwise(tmp_path, mod):
     arch = json.loads(meta["architecture"])
     assert arch["input_shape"] == [6]
     assert [layer["type"] for layer in arch["layers"]] == ["Dense", "Dropout", "Dense"]
-    assert arch["layers"][0]["activation"]["activation"] == "relu"
+    assert arch["layers"][0]["activation"] == "relu"
     assert arch["layers"][0]["kernel_init"]["name"] == "he_normal"
     assert arch["layers"][2]["use_bias"] is False
 
@@ -100,12 +100,12 @@ def test_dtype_conversion(tmp_path):
 
 def test_optimizer_state_round_trip(tmp_path, mod):
     m = _model(mod, seed=4)
-    opt = mod.Adam(lr=0.01)
-    loss = mod.SoftmaxCrossEntropy()
+    opt = mod.make_optimizer("adam", '{"lr": 0.01}')
+    loss = mod.make_loss("categorical_crossentropy")
     dtype = m.params.dtype
     X = _x(dtype, n=8)
     y = (np.arange(8) % 3).astype(dtype)
-    mod.train_epoch(m, loss, opt, X, y, 4, False)
+    mod.fit(m, loss, opt, X, y, epochs=1, batch_size=4, shuffle=False)
     path = tmp_path / "m.safetensors"
     _core.save(m, path, optimizer=opt)
     m2, meta, state = _core.load(path)
@@ -131,7 +131,7 @@ def test_save_argument_errors(tmp_path, mod):
     with pytest.raises(TypeError):
         _core.save(m, tmp_path / "a.safetensors", {"k": 1})
     unbuilt = mod.Sequential(0)
-    unbuilt.add_dense(2)
+    unbuilt.add('{"type": "Dense", "units": 2}')
     with pytest.raises(RuntimeError, match="not built"):
         _core.save(unbuilt, tmp_path / "a.safetensors")
     assert os.listdir(tmp_path) == []

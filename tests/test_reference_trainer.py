@@ -112,7 +112,7 @@ def test_gradients_match_finite_differences():
     params[1] += 0.1  # non-zero biases, so no ReLU input sits exactly at 0
     t = ref.MLPTrainer(params, dtype=np.float64)
     logits, inputs, pre = t.forward(X, keep=True)
-    grads = [g.copy() for g in t.backward(inputs, pre, ref.softmax_cross_entropy_backward(logits, y))]
+    grads = [g.copy() for g in t.backward(inputs, pre, ref.categorical_crossentropy_backward(logits, y))]
     for i, p in enumerate(t.params):
         def f(v, i=i):
             saved = t.params[i].copy()

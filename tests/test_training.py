@@ -158,9 +158,12 @@ def test_flatten():
     W, b = m.parameters()
     np.testing.assert_allclose(out, x.reshape(2, 12) @ W + b, rtol=1e-5)
     assert m.output_shape == (2,)
-    with pytest.raises(ValueError, match="add a Flatten layer"):
-        bad = entrena.Sequential([entrena.Dense(2)])
-        bad.build((3, 4))
+    # Without Flatten, Dense acts on the last axis (as in Keras).
+    per_row = entrena.Sequential([entrena.Dense(2)], seed=0)
+    out = per_row.predict(x)
+    W, b = per_row.parameters()
+    assert out.shape == (2, 3, 2)
+    np.testing.assert_allclose(out, x @ W + b, rtol=1e-5)
 
 
 # ----------------------------------------------------------- initializers
@@ -247,7 +250,7 @@ def test_early_stopping_on_val_loss_min_delta():
     stop = cb.EarlyStopping(monitor="val_loss", patience=1, min_delta=10.0)
     h = m.fit(X, y, epochs=30, verbose=0, validation_split=0.2, callbacks=[stop])
     assert h.epochs == 2   # epoch 0 sets the best; epoch 1 does not improve by 10
-    with pytest.raises(KeyError, match="val_loss"):
+    with pytest.raises(ValueError, match="monitor 'val_loss' needs validation data"):
         m.fit(X, y, epochs=1, verbose=0, callbacks=[cb.EarlyStopping()])
 
 

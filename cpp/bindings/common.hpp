@@ -73,9 +73,11 @@ void bind_check_kernels(py::module_& k);
 void bind_activation_kernels(py::module_& k);
 void bind_loss_kernels(py::module_& k);
 void bind_optimizer_kernels(py::module_& k);
-void bind_model(py::module_& f32, py::module_& f64);  // Sequential, Loss and Optimizer bases, train_epoch...
+void bind_normalization_kernels(py::module_& k);
+void bind_model(py::module_& f32, py::module_& f64);  // Sequential, fit, evaluate, predict
 void bind_losses(py::module_& f32, py::module_& f64);
 void bind_optimizers(py::module_& f32, py::module_& f64);
+void bind_metrics(py::module_& f32, py::module_& f64);
 void bind_io(py::module_& m);         // save, load, inspect (module level, both dtypes)
 void bind_schedules(py::module_& m);  // learning-rate schedules (module level)
 

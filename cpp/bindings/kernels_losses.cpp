@@ -88,12 +88,12 @@ void bind_typed(py::module_& m) {
   def_elementwise<T>(m, "mse", &mse_forward<T>, &mse_backward<T>, none);
   def_elementwise<T>(m, "half_mse", &half_mse_forward<T>, &half_mse_backward<T>, none);
   def_elementwise<T>(m, "mae", &mae_forward<T>, &mae_backward<T>, none);
-  def_elementwise<T>(m, "bce", &bce_forward<T>, &bce_backward<T>,
+  def_elementwise<T>(m, "binary_crossentropy", &binary_crossentropy_forward<T>, &binary_crossentropy_backward<T>,
                      [](const Array<T>& p, const Array<T>& t) {
                        check_range<T>(p, "prob", 0, 1);
                        check_range<T>(t, "target", 0, 1);
                      }, "prob");
-  def_elementwise<T>(m, "bce_with_logits", &bce_with_logits_forward<T>, &bce_with_logits_backward<T>,
+  def_elementwise<T>(m, "binary_crossentropy_with_logits", &binary_crossentropy_with_logits_forward<T>, &binary_crossentropy_with_logits_backward<T>,
                      prob_targets, "logits");
   def_elementwise<T>(m, "hinge", &hinge_forward<T>, &hinge_backward<T>,
                      [](const Array<T>&, const Array<T>& t) { check_pm1<T>(t, "target"); });
@@ -114,7 +114,7 @@ void bind_typed(py::module_& m) {
     return g;
   }, py::arg("pred"), py::arg("target"), py::arg("delta") = 1.0, py::arg("reduction") = "mean");
 
-  m.def("cross_entropy_forward", [](const Array<T>& logits, const Array<T>& target,
+  m.def("categorical_crossentropy_forward", [](const Array<T>& logits, const Array<T>& target,
                                     double label_smoothing, const std::string& reduction) {
     require_ndim(logits, "logits", 2);
     const index_t n = logits.shape(0), c = logits.shape(1);
@@ -123,11 +123,11 @@ void bind_typed(py::module_& m) {
       throw ValueError(cat("label_smoothing: expected a number in [0, 1], got ", label_smoothing));
     const Reduction red = reduction_from_name(reduction);
     const index_t tw = check_ce_target(target, n, c);
-    return cross_entropy_forward<T>(logits.data(), target.data(), n, c, tw,
+    return categorical_crossentropy_forward<T>(logits.data(), target.data(), n, c, tw,
                                     static_cast<T>(label_smoothing), red);
   }, py::arg("logits"), py::arg("target"), py::arg("label_smoothing") = 0.0,
      py::arg("reduction") = "mean", "target: class indices (n,) or probabilities (n, c).");
-  m.def("cross_entropy_backward", [](const Array<T>& logits, const Array<T>& target,
+  m.def("categorical_crossentropy_backward", [](const Array<T>& logits, const Array<T>& target,
                                      double label_smoothing, const std::string& reduction) {
     require_ndim(logits, "logits", 2);
     const index_t n = logits.shape(0), c = logits.shape(1);
@@ -137,46 +137,31 @@ void bind_typed(py::module_& m) {
     const Reduction red = reduction_from_name(reduction);
     const index_t tw = check_ce_target(target, n, c);
     Array<T> g = like(logits);
-    cross_entropy_backward<T>(logits.data(), target.data(), g.mutable_data(), n, c, tw,
+    categorical_crossentropy_backward<T>(logits.data(), target.data(), g.mutable_data(), n, c, tw,
                               static_cast<T>(label_smoothing), red);
     return g;
   }, py::arg("logits"), py::arg("target"), py::arg("label_smoothing") = 0.0,
      py::arg("reduction") = "mean");
 
-  m.def("multi_margin_forward", [](const Array<T>& scores, const Array<T>& labels, double margin,
+  m.def("multiclass_hinge_forward", [](const Array<T>& scores, const Array<T>& labels, double margin,
                                    const std::string& reduction) {
     require_ndim(scores, "scores", 2);
     const index_t n = scores.shape(0), c = scores.shape(1);
     check_labels(labels, n, c);
     const T mg = positive<T>(margin, "margin");
-    return multi_margin_forward<T>(scores.data(), labels.data(), n, c, mg, reduction_from_name(reduction));
+    return multiclass_hinge_forward<T>(scores.data(), labels.data(), n, c, mg, reduction_from_name(reduction));
   }, py::arg("scores"), py::arg("labels"), py::arg("margin") = 1.0, py::arg("reduction") = "mean");
-  m.def("multi_margin_backward", [](const Array<T>& scores, const Array<T>& labels, double margin,
+  m.def("multiclass_hinge_backward", [](const Array<T>& scores, const Array<T>& labels, double margin,
                                     const std::string& reduction) {
     require_ndim(scores, "scores", 2);
     const index_t n = scores.shape(0), c = scores.shape(1);
     check_labels(labels, n, c);
     const T mg = positive<T>(margin, "margin");
     Array<T> g = like(scores);
-    multi_margin_backward<T>(scores.data(), labels.data(), g.mutable_data(), n, c, mg,
+    multiclass_hinge_backward<T>(scores.data(), labels.data(), g.mutable_data(), n, c, mg,
                              reduction_from_name(reduction));
     return g;
   }, py::arg("scores"), py::arg("labels"), py::arg("margin") = 1.0, py::arg("reduction") = "mean");
-
-  // Earlier interface (class indices, mean over rows).
-  m.def("softmax_cross_entropy_forward", [](const Array<T>& logits, const Array<T>& labels) {
-    require_ndim(logits, "logits", 2);
-    check_labels(labels, logits.shape(0), logits.shape(1));
-    return softmax_cross_entropy_forward<T>(logits.data(), labels.data(), logits.shape(0), logits.shape(1));
-  }, py::arg("logits"), py::arg("labels"));
-  m.def("softmax_cross_entropy_backward", [](const Array<T>& logits, const Array<T>& labels) {
-    require_ndim(logits, "logits", 2);
-    check_labels(labels, logits.shape(0), logits.shape(1));
-    Array<T> g = like(logits);
-    softmax_cross_entropy_backward<T>(logits.data(), labels.data(), g.mutable_data(), logits.shape(0),
-                                      logits.shape(1), T(1) / static_cast<T>(logits.shape(0)));
-    return g;
-  }, py::arg("logits"), py::arg("labels"), "Gradient of the mean loss with respect to the logits.");
 }
 
 }  // namespace

@@ -1,5 +1,9 @@
-// Models, losses, optimizers and the training loop, one set per dtype in
-// the submodules f32 and f64. Long calls release the GIL.
+// Models and the training loop, one set per dtype in the submodules f32 and
+// f64: Sequential (layers added by config), fit (the C++ epoch loop with
+// Python callbacks at its boundaries), evaluate and predict. Long calls
+// release the GIL; Python callbacks take it back.
+#include <chrono>
+
 #include "common.hpp"
 
 namespace entrena::bind {
@@ -12,24 +16,29 @@ index_t check_inputs(Sequential<T>& model, const Array<T>& X, const char* name) 
   if (!model.built()) throw StateError("the model is not built yet");
   const Shape want = model.input_shape();
   const Shape got = shape_of<T>(X, 1);
-  if (X.ndim() < 1 || got != want) {
-    std::string expected = "(n";
-    for (index_t d : want) expected += cat(", ", d);
-    throw ValueError(cat(name, ": expected shape ", expected, "), got ", shape_str(shape_of<T>(X))));
-  }
+  if (X.ndim() < 1 || got != want)
+    throw ValueError(cat(name, ": expected shape ", batch_shape_str(want), ", got ", shape_str(shape_of<T>(X))));
   const index_t bad = count_nonfinite(X.data(), static_cast<index_t>(X.size()));
   if (bad) throw ValueError(cat(name, ": expected finite values, got ", bad, " NaN or infinite value(s)"));
   return X.ndim() ? static_cast<index_t>(X.shape(0)) : 0;
 }
 
-// Checks Y: (n,) or (n, width) for n rows; returns the target width.
+// Checks Y for n samples of a model's outputs: (n, *output_shape) or one
+// target per position (n, *output_shape[:-1]); returns the values per sample.
 template <class T>
-index_t check_targets(const Array<T>& Y, index_t n, const char* name) {
-  if (Y.ndim() < 1 || Y.ndim() > 2)
-    throw ValueError(cat(name, ": expected a 1-D or 2-D array, got ", Y.ndim(), "-D"));
-  if (Y.shape(0) != n)
-    throw ValueError(cat(name, ": expected ", n, " rows (one per sample of X), got ", Y.shape(0)));
-  return Y.ndim() == 2 ? static_cast<index_t>(Y.shape(1)) : 1;
+index_t check_targets(Sequential<T>& model, const Array<T>& Y, index_t n, const char* name) {
+  if (Y.ndim() < 1 || Y.shape(0) != n)
+    throw ValueError(cat(name, ": expected ", n, " rows (one per sample of X), got ",
+                         Y.ndim() < 1 ? std::string("a scalar") : cat(Y.shape(0))));
+  const Shape& out = model.output_shape();
+  const Shape got = shape_of<T>(Y, 1);
+  const Shape per_position(out.begin(), out.empty() ? out.end() : out.end() - 1);
+  // (n, 1) targets for one output column are the output's own shape.
+  if (got != out && got != per_position)
+    throw ValueError(cat(name, ": expected shape ", batch_shape_str(out), " (the output's) or ",
+                         batch_shape_str(per_position), " (one target per position), got ",
+                         shape_str(shape_of<T>(Y))));
+  return shape_size(got);
 }
 
 template <class T>
@@ -39,59 +48,91 @@ Array<T> new_output(Sequential<T>& model, index_t n) {
   return Array<T>(sh);
 }
 
+py::dict logs_dict(const std::vector<std::pair<std::string, double>>& values) {
+  py::dict d;
+  for (const auto& [k, v] : values) d[py::str(k)] = v;
+  return d;
+}
+
+// Ctrl-C between batches: at most every 20 ms, ask Python whether a signal
+// is pending; its KeyboardInterrupt then leaves fit between two batches.
+InterruptFn interrupt_check() {
+  auto last = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  return [last]() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - *last < std::chrono::milliseconds(20)) return false;
+    *last = now;
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    return false;
+  };
+}
+
+EarlyStopping early_stopping_from(const py::dict& d) {
+  EarlyStopping es;
+  for (auto item : d) {
+    const std::string k = py::str(item.first);
+    const py::handle v = item.second;
+    if (k == "monitor") es.monitor = v.cast<std::string>();
+    else if (k == "patience") es.patience = v.cast<index_t>();
+    else if (k == "min_delta") es.min_delta = v.cast<double>();
+    else if (k == "restore_best_weights") es.restore_best_weights = v.cast<bool>();
+    else if (k == "mode") es.mode = v.cast<std::string>();
+    else if (k == "baseline") { if (!v.is_none()) es.baseline = v.cast<double>(); }
+    else if (k == "start_from_epoch") es.start_from_epoch = v.cast<index_t>();
+    else throw ValueError(cat("early_stopping: unknown key '", k, "'"));
+  }
+  return es;
+}
+
+py::dict history_dict(const History& h) {
+  py::dict d;
+  d["epoch"] = h.epoch;
+  py::dict logs;
+  for (const std::string& k : h.keys) logs[py::str(k)] = h.values.at(k);
+  d["logs"] = logs;
+  d["stop_reason"] = h.stop_reason;
+  py::list es;
+  for (const EarlyStoppingResult& r : h.early_stopping) {
+    py::dict e;
+    e["best_epoch"] = r.best_epoch;
+    e["best"] = r.best;
+    e["stopped_epoch"] = r.stopped_epoch;
+    e["wait"] = r.wait;
+    e["restored_best_weights"] = r.restored_best_weights;
+    es.append(e);
+  }
+  d["early_stopping"] = es;
+  return d;
+}
+
+template <class T>
+std::vector<Metric<T>*> metric_ptrs(const std::vector<std::shared_ptr<Metric<T>>>& ms) {
+  std::vector<Metric<T>*> out;
+  for (const auto& m : ms) out.push_back(m.get());
+  return out;
+}
+
 template <class T>
 void bind_typed(py::module_& m) {
   using Model = Sequential<T>;
 
   py::class_<Model>(m, "Sequential")
-      .def(py::init<std::uint64_t>(), py::arg("seed") = 0)
-      .def("add_dense",
-           [](Model& self, index_t units, bool use_bias, const std::string& kinit, double ka,
-              double kb, const std::string& binit, double ba, double bb,
-              std::optional<std::string> activation, std::optional<double> alpha) {
-             std::unique_ptr<ActivationLayer<T>> act;
-             if (activation) {
-               const Activation a = activation_from_name(*activation);
-               if (alpha && !activation_has_alpha(a))
-                 throw ValueError(cat("alpha: only leaky_relu and elu take alpha; got alpha = ", *alpha,
-                                      " for '", *activation, "'"));
-               act = alpha ? std::make_unique<ActivationLayer<T>>(a, *alpha) : std::make_unique<ActivationLayer<T>>(a);
-             } else if (alpha) {
-               throw ValueError(cat("alpha: given (", *alpha, ") without an activation that takes it"));
-             }
-             self.add(std::make_unique<Dense<T>>(units, use_bias, Initializer::from_name(kinit, ka, kb),
-                                                 Initializer::from_name(binit, ba, bb), std::move(act)));
-           },
-           py::arg("units"), py::arg("use_bias") = true, py::arg("kernel_init") = "glorot_uniform",
-           py::arg("kernel_a") = 0.0, py::arg("kernel_b") = 0.0, py::arg("bias_init") = "zeros",
-           py::arg("bias_a") = 0.0, py::arg("bias_b") = 0.0, py::arg("activation") = py::none(),
-           py::arg("alpha") = py::none())
-      .def("add_activation",
-           [](Model& self, const std::string& name, std::optional<double> alpha) {
-             // alpha: LeakyReLU's negative slope / ELU's alpha (None: the default).
-             const Activation a = activation_from_name(name);
-             if (!alpha) {
-               self.add(std::make_unique<ActivationLayer<T>>(a));
-               return;
-             }
-             if (!activation_has_alpha(a))
-               throw ValueError(cat("alpha: only leaky_relu and elu take alpha; got alpha = ", *alpha,
-                                    " for '", name, "'"));
-             self.add(std::make_unique<ActivationLayer<T>>(a, *alpha));
-           },
-           py::arg("name"), py::arg("alpha") = py::none())
-      .def("add_dropout", [](Model& self, double rate) { self.add(std::make_unique<Dropout<T>>(rate)); },
-           py::arg("rate"))
-      .def("add_flatten", [](Model& self) { self.add(std::make_unique<Flatten<T>>()); })
+      .def(py::init<std::uint64_t>(), py::arg("seed"))
+      .def("add", [](Model& self, const std::string& config) { self.add(make_layer<T>(Json::parse(config))); },
+           py::arg("config"), "Adds a layer made by the registry from its config (a JSON string).")
       .def("build", [](Model& self, const Shape& s) { self.build(s); }, py::arg("input_shape"))
       .def_property_readonly("built", &Model::built)
       .def_property_readonly("num_layers", &Model::num_layers)
       .def_property_readonly("input_shape", [](Model& s) { return s.input_shape(); })
       .def_property_readonly("output_shape", [](Model& s) { return s.output_shape(); })
       .def_property_readonly("num_params", &Model::num_params)
+      .def_property_readonly("num_buffer_elements", &Model::num_buffer_elements)
       .def("seed", &Model::seed, py::arg("seed"))
       .def("layer_output_shape", [](Model& s, index_t i) { return s.layer(i).output_shape(); })
       .def("layer_kind", [](Model& s, index_t i) { return s.layer(i).kind(); })
+      .def("layer_config", [](Model& s, index_t i) { return s.layer(i).config().dump(); })
+      .def("architecture", [](Model& s) { return architecture(s).dump(); })
       .def_property_readonly("params", [](py::object self) {
         Model& s = self.cast<Model&>();
         return view<T>(s.params(), {s.num_params()}, self);
@@ -104,14 +145,46 @@ void bind_typed(py::module_& m) {
         // [(name, param view, grad view)] for layer i.
         Model& s = self.cast<Model&>();
         py::list out;
-        index_t off = s.param_offset(i);
-        for (auto& [name, shape] : s.layer(i).param_shapes()) {
-          out.append(py::make_tuple(name, view<T>(s.params() + off, shape, self),
-                                    view<T>(s.grads() + off, shape, self)));
-          off += shape_size(shape);
+        const auto [first, last] = s.layer_params(i);
+        for (index_t k = first; k < last; ++k) {
+          const TensorInfo& t = s.param_info()[static_cast<std::size_t>(k)];
+          out.append(py::make_tuple(t.local, view<T>(s.params() + t.offset, t.shape, self),
+                                    view<T>(s.grads() + t.offset, t.shape, self)));
         }
         return out;
       }, py::arg("i"))
+      .def("layer_buffers", [](py::object self, index_t i) {
+        // [(name, view)] for layer i.
+        Model& s = self.cast<Model&>();
+        py::list out;
+        const auto [first, last] = s.layer_buffers(i);
+        for (index_t k = first; k < last; ++k) {
+          const TensorInfo& t = s.buffer_info()[static_cast<std::size_t>(k)];
+          out.append(py::make_tuple(t.local, view<T>(s.buffers() + t.offset, t.shape, self)));
+        }
+        return out;
+      }, py::arg("i"))
+      .def("param_weight_decay", [](Model& s) {
+        std::vector<bool> out;
+        for (std::size_t k = 0; k < s.param_info().size(); ++k)
+          out.push_back(s.param_options(static_cast<index_t>(k)).weight_decay);
+        return out;
+      }, "Whether weight decay applies, per parameter tensor (in order).")
+      .def("set_param_weight_decay", [](Model& s, index_t k, bool on) {
+        ParamOptions o = s.param_options(k);
+        o.weight_decay = on;
+        s.set_param_options(k, o);
+      }, py::arg("index"), py::arg("weight_decay"))
+      .def("num_param_segments", [](Model& s) { return s.param_segments().size(); })
+      .def("adapt", [](Model& self, index_t i, const Array<T>& X) {
+        auto* norm = dynamic_cast<Normalization<T>*>(&self.layer(i));
+        if (!norm) throw TypeError(cat("adapt: layer ", i, " is a ", self.layer(i).kind(), ", not a Normalization"));
+        const Shape want = self.layer(i).input_shape();
+        if (X.ndim() < 1 || shape_of<T>(X, 1) != want)
+          throw ValueError(cat("data: expected shape ", batch_shape_str(want), ", got ", shape_str(shape_of<T>(X))));
+        py::gil_scoped_release nogil;
+        norm->adapt(X.data(), static_cast<index_t>(X.shape(0)));
+      }, py::arg("layer"), py::arg("data"))
       .def("forward", [](Model& self, const Array<T>& X, bool training) {
         const index_t n = check_inputs(self, X, "x");
         Array<T> out = new_output(self, n);
@@ -134,108 +207,103 @@ void bind_typed(py::module_& m) {
       }, py::arg("grad"))
       .def("zero_grad", &Model::zero_grad);
 
-  py::class_<Loss<T>>(m, "Loss")
-      .def_property_readonly("name", &Loss<T>::name)
-      .def("forward", [](Loss<T>& self, const Array<T>& pred, const Array<T>& target) {
-        if (pred.ndim() != 2) throw ValueError(cat("output: expected a 2-D array (n, width), got ", pred.ndim(), "-D"));
-        const index_t n = pred.shape(0), w = pred.shape(1);
-        const index_t tw = check_targets(target, n, "target");
-        self.check_target_values(target.data(), n, w, tw);
-        return self.forward(pred.data(), target.data(), n, w, tw);
-      }, py::arg("output"), py::arg("target"))
-      .def("backward", [](Loss<T>& self, const Array<T>& pred, const Array<T>& target) {
-        if (pred.ndim() != 2) throw ValueError(cat("output: expected a 2-D array (n, width), got ", pred.ndim(), "-D"));
-        const index_t n = pred.shape(0), w = pred.shape(1);
-        const index_t tw = check_targets(target, n, "target");
-        self.check_target_values(target.data(), n, w, tw);
-        Array<T> g({n, w});
-        self.backward(pred.data(), target.data(), g.mutable_data(), n, w, tw);
-        return g;
-      }, py::arg("output"), py::arg("target"));
-
-  py::class_<Optimizer<T>>(m, "Optimizer")
-      .def_property_readonly("name", &Optimizer<T>::name)
-      .def_property("lr", &Optimizer<T>::lr, &Optimizer<T>::set_lr)
-      .def_property("steps", &Optimizer<T>::steps, &Optimizer<T>::set_steps,
-                    "Updates taken so far (settable, to restore a saved state).")
-      .def_property("clip_norm", &Optimizer<T>::clip_norm, &Optimizer<T>::set_clip_norm,
-                    "Clip the gradient to this global L2 norm before each update (0: off).")
-      .def_property("clip_value", &Optimizer<T>::clip_value, &Optimizer<T>::set_clip_value,
-                    "Clamp the gradient to [-v, v] before each update (0: off).")
-      .def_property_readonly("last_grad_norm", &Optimizer<T>::last_grad_norm)
-      .def_property_readonly("state_size", &Optimizer<T>::state_size)
-      .def("init_state", &Optimizer<T>::init_state, py::arg("n"),
-           "Allocates the state for n parameters, as the first step does.")
-      .def("state", [](py::object self) {
-        py::dict d;
-        for (const StateBuffer<T>& b : self.cast<Optimizer<T>&>().state())
-          d[py::str(b.name)] = view<T>(b.data, {b.size}, self);
-        return d;
-      }, "{name: writable view} of the state buffers (empty before the first step).")
-      .def("step", [](Optimizer<T>& self, Model& model) {
-        if (!model.built()) throw StateError("step: the model is not built yet");
-        py::gil_scoped_release nogil;
-        self.step(model.params(), model.grads(), model.num_params());
-      }, py::arg("model"))
-      .def("step_arrays", [](Optimizer<T>& self, Array<T> params, Array<T> grads) {
-        require_ndim(params, "params", 1);
-        check_same(params, "params", grads, "grads");
-        if (params.size() < 1) throw ValueError("params: expected at least one element, got 0");
-        T* p = params.mutable_data();
-        T* g = grads.mutable_data();
-        py::gil_scoped_release nogil;
-        self.step(p, g, params.size());
-      }, py::arg("params").noconvert(), py::arg("grads").noconvert(),
-         "One update of the flat arrays params from grads (clipped in place if configured).");
-
-  m.def("train_epoch",
+  m.def("fit",
         [](Model& model, Loss<T>& loss, Optimizer<T>& opt, const Array<T>& X, const Array<T>& Y,
-           index_t batch_size, bool shuffle, bool drop_last, std::optional<py::function> progress,
-           index_t every) {
+           index_t epochs, index_t batch_size, bool shuffle, bool drop_last, index_t initial_epoch,
+           std::optional<std::uint64_t> seed, std::optional<py::tuple> validation, index_t eval_batch_size,
+           const std::vector<std::pair<std::string, std::shared_ptr<Metric<T>>>>& metrics,
+           std::shared_ptr<Schedule> schedule, const std::string& schedule_monitor,
+           const std::vector<py::dict>& early_stopping, std::optional<py::function> on_epoch_begin,
+           std::optional<py::function> on_epoch_end, std::optional<py::function> progress, index_t progress_every,
+           bool terminate_on_nonfinite, bool check_interrupt) {
           const index_t n = check_inputs(model, X, "X");
-          const index_t tw = check_targets(Y, n, "y");
-          ProgressFn fn;
-          if (progress) {
-            py::function cb = *progress;
-            fn = [cb](index_t done, index_t total, double running) {
+          const index_t ts = check_targets(model, Y, n, "y");
+          FitOptions<T> o;
+          o.epochs = epochs;
+          o.batch_size = batch_size;
+          o.shuffle = shuffle;
+          o.drop_last = drop_last;
+          o.initial_epoch = initial_epoch;
+          o.seed = seed;
+          o.eval_batch_size = eval_batch_size;
+          for (const auto& [name, metric] : metrics) o.metrics.emplace_back(name, metric);
+          o.schedule = std::move(schedule);
+          o.schedule_monitor = schedule_monitor;
+          for (const py::dict& d : early_stopping) o.early_stopping.push_back(early_stopping_from(d));
+          o.terminate_on_nonfinite = terminate_on_nonfinite;
+          o.progress_every = progress_every;
+          Array<T> Xv, Yv;
+          if (validation) {
+            if (validation->size() != 2) throw ValueError("validation: expected (X_val, y_val)");
+            Xv = (*validation)[0].cast<Array<T>>();
+            Yv = (*validation)[1].cast<Array<T>>();
+            const index_t nv = check_inputs(model, Xv, "validation_data X");
+            if (check_targets(model, Yv, nv, "validation_data y") != ts)
+              throw ValueError("validation_data y: expected the training targets' layout");
+            o.validation = {Xv.data(), Yv.data(), nv};
+          }
+          if (on_epoch_begin) {
+            py::function f = *on_epoch_begin;
+            o.on_epoch_begin = [f](index_t e) {
               py::gil_scoped_acquire gil;
-              py::object r = cb(done, total, running);
+              f(e);
+            };
+          }
+          if (on_epoch_end) {
+            py::function f = *on_epoch_end;
+            o.on_epoch = [f](const EpochLogs& logs) {
+              py::gil_scoped_acquire gil;
+              py::object r = f(logs.epoch, logs_dict(logs.values));
               return r.is_none() || r.cast<bool>();
             };
           }
-          EpochStats st;
+          if (progress) {
+            py::function f = *progress;
+            o.progress = [f](index_t done, index_t total, const RunningLogs& logs) {
+              py::gil_scoped_acquire gil;
+              py::object r = f(done, total, logs_dict(logs));
+              return r.is_none() || r.cast<bool>();
+            };
+          }
+          if (check_interrupt) o.interrupted = interrupt_check();
+          History h;
           {
             py::gil_scoped_release nogil;
-            st = train_epoch<T>(model, loss, opt, X.data(), Y.data(), n, tw, batch_size, shuffle,
-                                drop_last, fn, every);
+            h = fit<T>(model, loss, opt, X.data(), Y.data(), n, ts, o);
           }
-          py::dict d;
-          d["loss"] = st.loss;
-          d["iterations"] = st.iterations;
-          d["samples"] = st.samples;
-          d["nonfinite_batch"] = st.nonfinite_batch;
-          d["nonfinite_loss"] = st.nonfinite_loss;
-          return d;
+          return history_dict(h);
         },
-        py::arg("model"), py::arg("loss"), py::arg("optimizer"), py::arg("X"), py::arg("y"),
-        py::arg("batch_size"), py::arg("shuffle") = true, py::arg("drop_last") = false,
-        py::arg("progress") = py::none(), py::arg("every") = 0,
-        "Runs one epoch of mini-batch training in C++; returns {loss, iterations, samples}.");
+        py::arg("model"), py::arg("loss"), py::arg("optimizer"), py::arg("X"), py::arg("y"), py::kw_only(),
+        py::arg("epochs") = 1, py::arg("batch_size") = 32, py::arg("shuffle") = true, py::arg("drop_last") = false,
+        py::arg("initial_epoch") = 0, py::arg("seed") = py::none(), py::arg("validation") = py::none(),
+        py::arg("eval_batch_size") = 1024,
+        py::arg("metrics") = std::vector<std::pair<std::string, std::shared_ptr<Metric<T>>>>{},
+        py::arg("schedule") = py::none(), py::arg("schedule_monitor") = "",
+        py::arg("early_stopping") = std::vector<py::dict>{}, py::arg("on_epoch_begin") = py::none(),
+        py::arg("on_epoch_end") = py::none(), py::arg("progress") = py::none(), py::arg("progress_every") = 0,
+        py::arg("terminate_on_nonfinite") = false, py::arg("check_interrupt") = true,
+        "Trains with entrena::fit (the C++ epoch loop); returns the history as a dict.\n"
+        "on_epoch_end(epoch, logs) -> False stops; progress(done, total, running_logs) -> False\n"
+        "ends the epoch. Ctrl-C raises KeyboardInterrupt between batches.");
 
   m.def("evaluate",
-        [](Model& model, Loss<T>& loss, const Array<T>& X, const Array<T>& Y, index_t batch_size) {
+        [](Model& model, Loss<T>& loss, const Array<T>& X, const Array<T>& Y, index_t batch_size,
+           const std::vector<std::shared_ptr<Metric<T>>>& metrics) {
           const index_t n = check_inputs(model, X, "X");
-          const index_t tw = check_targets(Y, n, "y");
-          Array<T> pred = new_output(model, n);
+          const index_t ts = check_targets(model, Y, n, "y");
+          const std::vector<Metric<T>*> ptrs = metric_ptrs(metrics);
           double l;
           {
             py::gil_scoped_release nogil;
-            l = evaluate<T>(model, loss, X.data(), Y.data(), n, tw, batch_size, pred.mutable_data());
+            l = evaluate<T>(model, loss, X.data(), Y.data(), n, ts, batch_size, nullptr, ptrs);
           }
-          return py::make_tuple(l, pred);
+          std::vector<double> values;
+          for (Metric<T>* mt : ptrs) values.push_back(mt->result());
+          return py::make_tuple(l, values);
         },
         py::arg("model"), py::arg("loss"), py::arg("X"), py::arg("y"), py::arg("batch_size") = 1024,
-        "Mean loss in inference mode, and the outputs.");
+        py::arg("metrics") = std::vector<std::shared_ptr<Metric<T>>>{},
+        "(loss, [metric values]) over the data set in inference mode.");
 
   m.def("predict",
         [](Model& model, const Array<T>& X, index_t batch_size) {

@@ -17,6 +17,8 @@ PYBIND11_MODULE(_core, m) {
       PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const entrena::IOError& e) {
       PyErr_SetString(PyExc_OSError, e.what());
+    } catch (const entrena::NonFiniteLossError& e) {
+      PyErr_SetString(PyExc_FloatingPointError, e.what());
     } catch (const entrena::StateError& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
     } catch (const entrena::Error& e) {
@@ -32,11 +34,13 @@ PYBIND11_MODULE(_core, m) {
   bind::bind_activation_kernels(k);
   bind::bind_loss_kernels(k);
   bind::bind_optimizer_kernels(k);
+  bind::bind_normalization_kernels(k);
   py::module_ f32 = m.def_submodule("f32", "float32 models, losses and optimizers");
   py::module_ f64 = m.def_submodule("f64", "float64 models, losses and optimizers");
   bind::bind_model(f32, f64);
   bind::bind_losses(f32, f64);
   bind::bind_optimizers(f32, f64);
+  bind::bind_metrics(f32, f64);
   bind::bind_io(m);
   bind::bind_schedules(m);
 }

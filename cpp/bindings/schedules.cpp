@@ -44,9 +44,11 @@ void bind_schedules(py::module_& m) {
   py::class_<LambdaSchedule, S, std::shared_ptr<LambdaSchedule>>(m, "LambdaSchedule",
                                                                  "lr = base_lr * factor(epoch)")
       .def(py::init([](py::function factor) {
-             // Called with the GIL held (lr_at is called from Python).
-             return std::make_shared<LambdaSchedule>(
-                 [factor](index_t e) { return factor(e).cast<double>(); });
+             // lr_at runs from Python or from fit's epoch loop (GIL released).
+             return std::make_shared<LambdaSchedule>([factor](index_t e) {
+               py::gil_scoped_acquire gil;
+               return factor(e).cast<double>();
+             });
            }),
            py::arg("factor"));
 

@@ -21,13 +21,16 @@ static void xor_example(const std::string& dir) {
   model.add(en::Dense<float>(2));
   model.build({2});
 
-  en::SoftmaxCrossEntropy<float> loss;
+  en::CategoricalCrossentropy<float> loss;
   en::Adam<float> opt(0.05);
   en::FitOptions<float> o;
   o.epochs = 300;
   o.batch_size = 4;
+  o.metrics = {"accuracy"};
   o.on_epoch = [](const en::EpochLogs& logs) {
-    if ((logs.epoch + 1) % 50 == 0) std::printf("epoch %3lld  loss %.6f\n", static_cast<long long>(logs.epoch + 1), logs.loss);
+    if ((logs.epoch + 1) % 50 == 0)
+      std::printf("epoch %3lld  loss %.6f  accuracy %.2f\n", static_cast<long long>(logs.epoch + 1),
+                  logs.get("loss"), logs.get("accuracy"));
     return true;
   };
   en::fit(model, loss, opt, X, y, 4, 1, o);
@@ -72,13 +75,14 @@ static void regression_example() {
   o.batch_size = 16;
   o.validation = {X.data() + 2 * n, y.data() + n, n_val};
   o.schedule = std::make_shared<en::CosineAnnealing>(200, 1e-4);
-  o.early_stopping = en::EarlyStopping("val_loss", /*patience=*/20, /*min_delta=*/1e-6, /*restore_best_weights=*/true);
+  o.early_stopping = {en::EarlyStopping("val_loss", /*patience=*/20, /*min_delta=*/1e-6, /*restore_best_weights=*/true)};
   en::History h = en::fit(model, *loss, *opt, X.data(), y.data(), n, 1, o);
   for (en::index_t e = 0; e < h.epochs(); e += 25)
     std::printf("epoch %3lld  lr %.5f  loss %.6f  val_loss %.6f\n", static_cast<long long>(h.epoch[e] + 1),
-                h.lr[e], h.loss[e], h.val_loss[e]);
+                h["lr"][e], h["loss"][e], h["val_loss"][e]);
+  const en::EarlyStoppingResult& es = h.early_stopping[0];
   std::printf("trained %lld epochs (%s), best val_loss %.6f at epoch %lld\n", static_cast<long long>(h.epochs()),
-              h.stop_reason.empty() ? "all" : h.stop_reason.c_str(), h.best, static_cast<long long>(h.best_epoch + 1));
+              h.stop_reason.empty() ? "all" : h.stop_reason.c_str(), es.best, static_cast<long long>(es.best_epoch + 1));
   double pred[4];
   en::predict(model, X.data() + 2 * n, 4, pred);
   for (int i = 0; i < 4; ++i)

@@ -3,6 +3,7 @@ was expected and what was given."""
 from __future__ import annotations
 
 import numbers
+import weakref
 
 import numpy as np
 
@@ -93,3 +94,23 @@ def check_float(value, name: str, *, minimum: float | None = None, maximum: floa
 def same_length(X: np.ndarray, y: np.ndarray, xname: str = "X", yname: str = "y") -> None:
     if len(X) != len(y):
         raise ValueError(f"{yname}: expected {len(X)} rows (one per sample of {xname}), got {len(y)}")
+
+
+# The Python model of each engine model (for finding the model a parameter
+# view belongs to: a view's base is the engine model that owns its memory).
+_MODELS = weakref.WeakValueDictionary()
+
+
+def register_model(core, model) -> None:
+    _MODELS[id(core)] = model
+
+
+def model_of(array):
+    """The Sequential whose parameter buffer ``array`` views, or None."""
+    base = array
+    while base is not None:
+        m = _MODELS.get(id(base))
+        if m is not None and m._core is base:
+            return m
+        base = getattr(base, "base", None)
+    return None

@@ -1,7 +1,13 @@
 """Callbacks: hooks that fit calls at the start and end of training and of
-each epoch. ``logs`` holds the epoch's loss, metrics, ``val_*`` values,
-``lr``, ``seconds`` and ``iterations``. A callback may set
-``self.model.stop_training = True`` to end training after the epoch."""
+each epoch (and of each batch, only for callbacks that define
+``on_train_batch_end``). ``logs`` holds the epoch's loss, metrics, ``val_*``
+values, ``lr``, ``seconds`` and ``iterations``. A callback may set
+``self.model.stop_training = True`` to end training after the epoch.
+
+EarlyStopping, LearningRateScheduler, ReduceLROnPlateau and TerminateOnNaN
+are rules of training that the engine's epoch loop applies (the same C++
+code as for C++ users); these classes describe them and report what
+happened (e.g. ``EarlyStopping.best_epoch``) after fit."""
 from __future__ import annotations
 
 import csv
@@ -10,8 +16,9 @@ import os
 import sys
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from . import _checks
+from . import _checks, _core, schedules
 
 
 class Callback:
@@ -28,6 +35,9 @@ class Callback:
     def on_train_end(self, logs=None): pass
     def on_epoch_begin(self, epoch, logs=None): pass
     def on_epoch_end(self, epoch, logs=None): pass
+    # Called after every batch (with the running loss and metrics) only when
+    # a callback overrides it: a Python call per batch costs time.
+    def on_train_batch_end(self, batch, logs=None): pass
 
 
 _QUIET_KEYS = ("seconds", "lr", "iterations")
@@ -50,20 +60,28 @@ class ProgressBar(Callback):
         self._bar = None
 
     def progress_hook(self):
+        """(update(done, total, running_logs), every) for the engine's loop."""
         if self.verbose != 1:
             return None, 0
-        from tqdm.auto import tqdm
-        steps = self.params["steps"]
-        self._bar = tqdm(total=steps, unit="batch", leave=False, file=self.file or sys.stderr,
-                         dynamic_ncols=True,
-                         desc=f"Epoch {self.params['epoch'] + 1}/{self.params['epochs']}")
 
-        def update(done, total, running_loss):
-            self._bar.update(done - self._bar.n)
-            self._bar.set_postfix(loss=f"{running_loss:.4f}", refresh=False)
+        def update(done, total, running):
+            if self._bar is not None:
+                self._bar.update(done - self._bar.n)
+                self._bar.set_postfix(loss=f"{running['loss']:.4f}", refresh=False)
             return not self.model.stop_training
 
-        return update, max(1, steps // 100)
+        return update, max(1, self.params["steps"] // 100)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.verbose == 1:
+            self._bar = tqdm(total=self.params["steps"], unit="batch", leave=False,
+                             file=self.file or sys.stderr, dynamic_ncols=True,
+                             desc=f"Epoch {epoch + 1}/{self.params['epochs']}")
+
+    def on_train_end(self, logs=None):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
     def on_epoch_end(self, epoch, logs=None):
         if self._bar is not None:
@@ -89,6 +107,7 @@ class CallbackList:
             cb.set_model(model)
             cb.params = self.params
         self.history = history
+        self.model = model
 
     def has(self, cls) -> bool:
         return any(isinstance(cb, cls) for cb in self.callbacks)
@@ -103,10 +122,21 @@ class CallbackList:
             cb.on_epoch_begin(epoch)
 
     def progress_hook(self):
-        """(function, every) for the C++ loop, or (None, 0): no per-batch calls."""
-        if self.progress is None:
-            return None, 0
-        return self.progress.progress_hook()
+        """(function(done, total, running_logs), every) for the C++ loop, or
+        (None, 0): no per-batch calls."""
+        bar, every = self.progress.progress_hook() if self.progress is not None else (None, 0)
+        batch_cbs = [cb for cb in self.callbacks
+                     if type(cb).on_train_batch_end is not Callback.on_train_batch_end]
+        if not batch_cbs:
+            return bar, every
+
+        def hook(done, total, running):
+            for cb in batch_cbs:
+                cb.on_train_batch_end(done - 1, dict(running))
+            if bar is not None and (done % every == 0 or done == total):
+                return bar(done, total, running)
+            return not self.model.stop_training
+        return hook, 1
 
     def on_epoch_end(self, epoch, logs):
         for cb in self.callbacks:
@@ -117,19 +147,44 @@ class CallbackList:
             cb.on_train_end()
 
 
+def _check_mode(mode):
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode: expected 'auto', 'min' or 'max', got {mode!r}")
+    return mode
+
+
+def _check_monitor(monitor):
+    if not isinstance(monitor, str):
+        raise TypeError(f"monitor: expected the name of a logged value, got {type(monitor).__name__}")
+    return monitor
+
+
+def resolve_mode(mode, monitor, model) -> str:
+    """"min" or "max" for a logged value: "auto" is max for metrics where a
+    larger value is better (accuracy, f1, r2, ...) and min for losses and
+    the rest."""
+    if mode != "auto":
+        return mode
+    base = monitor[4:] if monitor.startswith("val_") else monitor
+    for m in getattr(model, "metrics", []):
+        if m.name == base:
+            if m.engine_name is not None:
+                return "max" if _core.f64.make_metric(m.engine_name).higher_is_better else "min"
+            return "max" if m._higher else "min"
+    return "min"
+
+
 class _Monitor:
     """Tracks the best value of a logged quantity (mode min or max)."""
 
     def __init__(self, monitor, mode, min_delta):
-        if not isinstance(monitor, str):
-            raise TypeError(f"monitor: expected the name of a logged value, got {type(monitor).__name__}")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode: expected 'auto', 'min' or 'max', got {mode!r}")
-        if mode == "auto":
-            mode = "max" if any(w in monitor for w in ("acc", "f1", "precision", "recall", "r2")) else "min"
-        self.monitor, self.mode = monitor, mode
+        self.monitor, self.mode = _check_monitor(monitor), _check_mode(mode)
         self.min_delta = abs(_checks.check_float(min_delta, "min_delta"))
-        self.best = math.inf if mode == "min" else -math.inf
+        self.best = math.nan
+
+    def start(self, model):
+        self.resolved = resolve_mode(self.mode, self.monitor, model)
+        self.best = math.inf if self.resolved == "min" else -math.inf
 
     def value(self, logs):
         if self.monitor not in logs:
@@ -138,57 +193,50 @@ class _Monitor:
         return float(logs[self.monitor])
 
     def improved(self, v):
-        if self.mode == "min":
+        if self.resolved == "min":
             return v < self.best - self.min_delta
         return v > self.best + self.min_delta
 
 
 class EarlyStopping(Callback):
     """Stops training once ``monitor`` has not improved by more than
-    ``min_delta`` for ``patience`` epochs in a row (patience=0: at the first
-    epoch without improvement); optionally restores the weights of the best
-    epoch."""
+    ``min_delta`` for ``patience`` epochs in a row (Keras' rules: patience=0
+    stops at the first epoch without improvement; with a ``baseline`` the
+    wait only restarts when the value also beats it; epochs before
+    ``start_from_epoch`` are not watched). mode "auto" maximizes metrics
+    where higher is better and minimizes losses. With
+    ``restore_best_weights`` the model ends training with the parameters
+    and buffers of its best epoch, however training ends (as Keras 3 does).
+    After fit: ``best``, ``best_epoch``, ``stopped_epoch`` (None if it did
+    not stop training) and ``wait``."""
 
     def __init__(self, monitor="val_loss", patience: int = 0, min_delta: float = 0.0,
-                 mode="auto", restore_best_weights: bool = False, baseline=None):
-        self._mon = _Monitor(monitor, mode, min_delta)
+                 mode="auto", restore_best_weights: bool = False, baseline=None,
+                 start_from_epoch: int = 0):
+        self.monitor = _check_monitor(monitor)
         self.patience = _checks.check_int(patience, "patience", minimum=0)
+        self.min_delta = _checks.check_float(min_delta, "min_delta")
+        self.mode = _check_mode(mode)
         self.restore_best_weights = bool(restore_best_weights)
-        self.baseline = baseline
-        self.stopped_epoch = None
+        self.baseline = None if baseline is None else _checks.check_float(baseline, "baseline")
+        self.start_from_epoch = _checks.check_int(start_from_epoch, "start_from_epoch", minimum=0)
+        self.best = None
         self.best_epoch = None
-
-    @property
-    def best(self):
-        return self._mon.best
-
-    def on_train_begin(self, logs=None):
-        self._mon.best = math.inf if self._mon.mode == "min" else -math.inf
-        if self.baseline is not None:
-            self._mon.best = float(self.baseline)
+        self.stopped_epoch = None
         self.wait = 0
-        self.stopped_epoch = None
-        self.best_epoch = None
-        self._best_weights = None
 
-    def on_epoch_end(self, epoch, logs=None):
-        v = self._mon.value(logs)
-        if self._mon.improved(v):
-            self._mon.best = v
-            self.best_epoch = epoch
-            self.wait = 0
-            if self.restore_best_weights:
-                self._best_weights = [p.copy() for p in self.model.parameters()]
-            return
-        self.wait += 1
-        if self.wait >= self.patience:
-            self.stopped_epoch = epoch
-            self.model.stop_training = True
+    def _rule(self, model) -> dict:
+        return {"monitor": self.monitor, "patience": self.patience, "min_delta": self.min_delta,
+                "mode": resolve_mode(self.mode, self.monitor, model),
+                "restore_best_weights": self.restore_best_weights, "baseline": self.baseline,
+                "start_from_epoch": self.start_from_epoch}
 
-    def on_train_end(self, logs=None):
-        if self.restore_best_weights and self._best_weights is not None and self.stopped_epoch is not None:
-            for p, best in zip(self.model.parameters(), self._best_weights):
-                p[...] = best
+    def _report(self, result: dict) -> None:
+        self.best = None if math.isnan(result["best"]) else result["best"]
+        self.best_epoch = None if result["best_epoch"] < 0 else result["best_epoch"]
+        self.stopped_epoch = None if result["stopped_epoch"] < 0 else result["stopped_epoch"]
+        self.wait = result["wait"]
+        self.restored_best_weights = result["restored_best_weights"]
 
 
 class ModelCheckpoint(Callback):
@@ -203,6 +251,9 @@ class ModelCheckpoint(Callback):
         self.save_best_only = bool(save_best_only)
         self.include_optimizer = bool(include_optimizer)
         self.saved = []
+
+    def on_train_begin(self, logs=None):
+        self._mon.start(self.model)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -220,10 +271,6 @@ class TerminateOnNaN(Callback):
     """Stops training, without raising, when the loss becomes NaN or infinite.
     (Without it, fit raises FloatingPointError naming the epoch and batch.)
     The parameters keep their last finite values."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not math.isfinite((logs or {}).get("loss", 0.0)):
-            self.model.stop_training = True
 
 
 class CSVLogger(Callback):
@@ -290,44 +337,39 @@ class LambdaCallback(Callback):
 class LearningRateScheduler(Callback):
     """Sets the optimizer's learning rate before every epoch from a schedule
     (entrena.schedules), starting from the rate the optimizer has when
-    training begins. ``history["lr"]`` records the rate each epoch used."""
+    training begins (a schedule used by an earlier fit continues, so a fit
+    with ``initial_epoch`` resumes it). ``history["lr"]`` records the rate
+    each epoch used. ``monitor`` is the logged value a metric-reading
+    schedule sees (default: val_loss with validation data, else loss)."""
 
     def __init__(self, schedule, monitor: str | None = None):
-        from . import schedules
+
         self.schedule = schedules.get(schedule)
-        self.monitor = monitor
-        self._metric = math.nan
+        self.monitor = None if monitor is None else _check_monitor(monitor)
 
-    def on_train_begin(self, logs=None):
-        self.schedule.reset(self.model.optimizer.lr)
-        self._metric = math.nan
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.model.optimizer.lr = self.schedule.lr_at(epoch, self._metric)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.monitor is not None:
-            self._metric = float((logs or {}).get(self.monitor, math.nan))
+    def _schedule(self, model):
+        return self.schedule.core, self.monitor or ""
 
 
 class ReduceLROnPlateau(Callback):
     """Lowers the learning rate by ``factor`` when ``monitor`` has stopped
     improving for more than ``patience`` epochs (PyTorch's ReduceLROnPlateau
-    rules; the new rate applies from the next epoch)."""
+    rules; the new rate applies from the next epoch). mode "auto" as in
+    EarlyStopping."""
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
-        from . import schedules
-        mon = _Monitor(monitor, mode, 0.0)
-        self.monitor = monitor
-        self.schedule = schedules.ReduceLROnPlateau(
-            mode=mon.mode, factor=factor, patience=patience, threshold=threshold,
-            threshold_mode=threshold_mode, cooldown=cooldown, min_lr=min_lr, eps=eps)
-        self._mon = mon
 
-    def on_train_begin(self, logs=None):
-        self.schedule.reset(self.model.optimizer.lr)
+        self.monitor = _check_monitor(monitor)
+        self.mode = _check_mode(mode)
+        self._args = dict(factor=factor, patience=patience, threshold=threshold,
+                          threshold_mode=threshold_mode, cooldown=cooldown, min_lr=min_lr, eps=eps)
+        # Checks the arguments now (mode "min" stands in for "auto").
+        self.schedule = schedules.ReduceLROnPlateau(mode="min" if mode == "auto" else mode, **self._args)
 
-    def on_epoch_end(self, epoch, logs=None):
-        value = self._mon.value(logs or {})
-        self.model.optimizer.lr = self.schedule.lr_at(epoch, value)
+    def _schedule(self, model):
+
+        mode = resolve_mode(self.mode, self.monitor, model)
+        if mode != self.schedule.mode:
+            self.schedule = schedules.ReduceLROnPlateau(mode=mode, **self._args)
+        return self.schedule.core, self.monitor

@@ -5,6 +5,8 @@ import numpy as np
 
 from . import _checks
 from . import losses as _losses
+from .layers import from_config
+from .models import Sequential
 
 
 def gradcheck(model, X, y, *, loss=None, eps: float = 1e-6, max_checks: int | None = 64,
@@ -12,6 +14,7 @@ def gradcheck(model, X, y, *, loss=None, eps: float = 1e-6, max_checks: int | No
     """Compares the model's backpropagated gradients with central finite
     differences of the loss, in float64, and returns {parameter name: worst
     relative error} (|analytic - numeric| / max(|analytic|, |numeric|, 1e-8)).
+    Buffers (state that is not trained) are not checked.
 
     A float32 model is checked through a float64 copy with the same weights.
     The model runs in inference mode (dropout off). ``max_checks`` entries
@@ -49,14 +52,11 @@ def gradcheck(model, X, y, *, loss=None, eps: float = 1e-6, max_checks: int | No
 
 
 def _float64_twin(model, X):
-    from .models import Sequential
     if not model.built:
         model.build(X.shape[1:])
     if model.dtype == np.float64:
         return model
-    twin = Sequential([type(layer)(**layer.get_config()) for layer in model.layers],
-                      dtype="float64", seed=model.seed)
-    twin.build(model.input_shape)
-    for (_, dst), (_, src) in zip(twin.named_parameters(), model.named_parameters()):
-        dst[...] = src
+    twin = Sequential([from_config(layer.engine_config()) for layer in model.layers],
+                      input_shape=model.input_shape, dtype="float64", seed=model.seed)
+    twin.load_state_dict(model.state_dict())
     return twin

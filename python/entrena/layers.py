@@ -1,257 +1,283 @@
-"""Layers. A layer is a description that adds one or more C++ layers to the
-model's engine when the model is built (its input size is then known)."""
+"""Layers. A Python layer declares the engine layer type it stands for and
+its arguments; the engine's registry builds, checks and runs it (C++, the
+same config as in model files). Arguments are checked by the engine when
+the layer is created, so a bad one fails at once with the engine's
+message ("units: expected an integer >= 1, got 0").
+
+Layers act on the last axis of (n, ..., features) where that makes sense
+(Dense, activations, Normalization), as in Keras.
+"""
 from __future__ import annotations
 
-from . import _checks
+import json
+import math
+import numbers
 
-_INITIALIZERS = ("zeros", "ones", "constant", "uniform", "normal", "glorot_uniform",
-                 "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal")
-_ALIASES = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal",
-            "kaiming_uniform": "he_uniform", "kaiming_normal": "he_normal"}
+import numpy as np
+
+from . import _checks, _core
+
+#: Python class of each engine layer type (the first class that declares it).
+_CLASSES: dict = {}
 
 
-def _initializer(spec, name):
-    """'he_normal' | ('normal', {'mean': 0, 'std': 0.05}) -> (kind, a, b)."""
-    args = {}
+def _jsonable(value, key):
+    """value as plain JSON data (NumPy scalars, tuples); non-finite floats
+    and other objects are errors naming the argument."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        if not math.isfinite(v):
+            raise ValueError(f"{key}: expected a finite number, got {v}")
+        return v
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, f"{key}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    raise TypeError(f"{key}: expected a number, string, bool, list or None, got {type(value).__name__}")
+
+
+def to_json(args: dict) -> str:
+    """Arguments as the JSON text the engine reads."""
+    return json.dumps({k: _jsonable(v, k) for k, v in args.items()})
+
+
+def _initializer_arg(spec):
+    """'he_normal', ('normal', {'std': 0.1}) or {'name': 'normal', 'std': 0.1}
+    -> what the engine reads (a name or a dict)."""
     if isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[1], dict):
-        spec, args = spec
-    if not isinstance(spec, str):
-        raise TypeError(f"{name}: expected an initializer name, got {type(spec).__name__}")
-    kind = _ALIASES.get(spec.lower(), spec.lower())
-    if kind not in _INITIALIZERS:
-        raise ValueError(f"{name}: expected one of {', '.join(_INITIALIZERS)}, got {spec!r}")
-    a = b = 0.0
-    if kind == "constant":
-        a = _checks.check_float(args.get("value", 0.0), f"{name} value")
-    elif kind == "uniform":
-        a = _checks.check_float(args.get("low", -0.05), f"{name} low")
-        b = _checks.check_float(args.get("high", 0.05), f"{name} high")
-    elif kind == "normal":
-        a = _checks.check_float(args.get("mean", 0.0), f"{name} mean")
-        b = _checks.check_float(args.get("std", 0.05), f"{name} std", minimum=0.0)
-    return kind, a, b
+        return {"name": spec[0], **spec[1]}
+    return spec
+
+
+def _shape(value, key):
+    if value is None:
+        return None
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool):
+        value = (value,)
+    if not isinstance(value, (tuple, list)) or not value:
+        raise TypeError(f"{key}: expected a tuple of sizes (without the batch dimension), got {value!r}")
+    return tuple(_checks.check_int(d, key, minimum=1) for d in value)
 
 
 class Layer:
-    """Base class: ``_add_to(core_model)`` adds this layer's one engine layer
-    (layer k of a model is the engine's layer k); ``get_config`` returns the
-    constructor arguments."""
+    """A layer: the engine type it stands for (``type``) and its arguments.
 
-    def __init__(self, name: str | None = None):
+    Subclasses declare ``type`` and pass their arguments to ``__init__``;
+    the engine checks them at once. ``input_shape`` (without the batch
+    dimension) on the first layer lets a model build before it sees data.
+    A layer whose type has no Python class (one an application registered
+    in C++) is made with ``Layer(type, **arguments)``.
+    """
+
+    type: str | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.type is not None:
+            _CLASSES.setdefault(cls.type, cls)
+
+    def __init__(self, type: str | None = None, *, name: str | None = None, input_shape=None, **args):
+        if type is not None:
+            self.type = type
+        if self.type is None:
+            raise TypeError("Layer: expected the engine layer type (e.g. Layer('Dense', units=3))")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name: expected a string, got {builtins_type(name)}")
         self.name = name
+        self.input_shape = _shape(input_shape, "input_shape")
+        self._args = args
         self._model = None
+        # The engine reads and checks the config; it answers with every argument.
+        self._engine_config = json.loads(_core.layer_config(self._config_json()))
 
-    def _add_to(self, core_model) -> None:
-        raise NotImplementedError
+    def _config_json(self) -> str:
+        cfg = {"type": self.type, **{k: v for k, v in self._args.items() if v is not None}}
+        if self.name is not None:
+            cfg["name"] = self.name
+        return to_json(cfg)
+
+    def engine_config(self) -> dict:
+        """The config the engine builds this layer from (and model files store)."""
+        return dict(self._engine_config)
 
     def get_config(self) -> dict:
-        return {}
+        """The constructor arguments, every one (defaults filled in by the engine)."""
+        cfg = {k: v for k, v in self._engine_config.items() if k not in ("type", "name")}
+        if self.name is not None:
+            cfg["name"] = self.name
+        if self.input_shape is not None:
+            cfg["input_shape"] = self.input_shape
+        return cfg
+
+    def __getattr__(self, key):
+        # The layer's arguments read as attributes (dense.units, dense.activation, ...).
+        config = self.__dict__.get("_engine_config", {})
+        if key in config and key not in ("type", "name"):
+            return config[key]
+        raise AttributeError(f"{type(self).__name__} has no attribute {key!r}")
 
     @property
     def input_dim(self):
-        return None
+        return self.input_shape[-1] if self.input_shape else None
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
 
-_ACTIVATIONS = ("identity", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu",
-                "gelu_tanh", "silu", "swish", "softplus", "softmax", "log_softmax")
-_ACTIVATION_ALIASES = {"linear": "identity", "swish": "silu"}
-# Activations that take alpha, and its default (PyTorch's).
-_ALPHA_DEFAULTS = {"leaky_relu": 0.01, "elu": 1.0}
+def builtins_type(value) -> str:
+    return type(value).__name__
 
 
-def _activation(name, argname="activation"):
-    """A canonical activation name; None for no activation (None, linear, identity)."""
-    if name is None:
-        return None
-    if not isinstance(name, str):
-        raise TypeError(f"{argname}: expected an activation name, got {type(name).__name__}")
-    key = name.lower()
-    if key not in _ACTIVATIONS:
-        raise ValueError(f"{argname}: expected one of {', '.join(_ACTIVATIONS)} or None, got {name!r}")
-    key = _ACTIVATION_ALIASES.get(key, key)
-    return None if key == "identity" else key
+class Input:
+    """The shape of one input sample, as the first element of a Sequential
+    (Keras' ``Input(shape=...)``): the model builds at once."""
 
+    def __init__(self, shape, name: str | None = None):
+        self.shape = _shape(shape, "shape")
+        self.name = name
 
-def _alpha(activation, alpha):
-    """alpha checked against the activation that would use it (None stays None)."""
-    if alpha is None:
-        return None
-    if activation not in _ALPHA_DEFAULTS:
-        raise ValueError(f"alpha: only {' and '.join(_ALPHA_DEFAULTS)} take alpha; got "
-                         f"alpha={alpha!r} for activation {activation!r}")
-    return _checks.check_float(alpha, "alpha")
+    def __repr__(self):
+        return f"Input(shape={self.shape})"
 
 
 class Dense(Layer):
-    """Fully connected layer: y = activation(x·W + b), W of shape (in, units)."""
+    """Fully connected layer over the last axis: y = activation(x·W + b),
+    W of shape (in, units), so (n, ..., in) -> (n, ..., units). ``alpha``
+    is the negative slope of leaky_relu or the alpha of elu."""
+
+    type = "Dense"
 
     def __init__(self, units: int, activation: str | None = None, *, alpha: float | None = None,
                  use_bias: bool = True, kernel_init="glorot_uniform", bias_init="zeros",
-                 input_dim: int | None = None, name: str | None = None):
-        super().__init__(name)
-        self.units = _checks.check_int(units, "units", minimum=1)
-        self.activation = _activation(activation)
-        self.alpha = _alpha(self.activation, alpha)
-        self.use_bias = bool(use_bias)
-        self.kernel_init = kernel_init
-        self.bias_init = bias_init
-        self._kinit = _initializer(kernel_init, "kernel_init")
-        self._binit = _initializer(bias_init, "bias_init")
-        self._input_dim = None if input_dim is None else _checks.check_int(input_dim, "input_dim", minimum=1)
+                 input_dim: int | None = None, input_shape=None, name: str | None = None):
+        if input_dim is not None:
+            if input_shape is not None:
+                raise ValueError("input_dim: give input_dim or input_shape, not both")
+            input_shape = (_checks.check_int(input_dim, "input_dim", minimum=1),)
+        super().__init__(units=units, activation=activation, alpha=alpha, use_bias=use_bias,
+                         kernel_init=_initializer_arg(kernel_init), bias_init=_initializer_arg(bias_init),
+                         name=name, input_shape=input_shape)
 
     @property
-    def input_dim(self):
-        return self._input_dim
-
-    def _add_to(self, core_model) -> None:
-        k, ka, kb = self._kinit
-        b, ba, bb = self._binit
-        core_model.add_dense(self.units, self.use_bias, k, ka, kb, b, ba, bb, self.activation, self.alpha)
-
-    def get_config(self):
-        cfg = {"units": self.units, "activation": self.activation, "use_bias": self.use_bias,
-               "kernel_init": self.kernel_init, "bias_init": self.bias_init}
-        if self.alpha is not None:
-            cfg["alpha"] = self.alpha
-        if self._input_dim is not None:
-            cfg["input_dim"] = self._input_dim
-        return cfg
+    def alpha(self):
+        """The activation's alpha (leaky_relu, elu), or None."""
+        return self._engine_config.get("alpha")
 
 
 class Activation(Layer):
-    """Applies an activation: element-wise, or along the last dimension for
+    """Applies an activation: element-wise, or along the last axis for
     softmax / log_softmax. ``alpha`` is LeakyReLU's negative slope (default
     0.01) or ELU's alpha (default 1.0); other activations take none."""
 
-    def __init__(self, activation: str, alpha: float | None = None, name: str | None = None):
-        super().__init__(name)
-        act = _activation(activation)
-        self.activation = "identity" if act is None else act
-        alpha = _alpha(self.activation, alpha)
-        self.alpha = _ALPHA_DEFAULTS.get(self.activation) if alpha is None else alpha
+    type = "Activation"
 
-    def _add_to(self, core_model) -> None:
-        if self.alpha is None:
-            core_model.add_activation(self.activation)
-        else:
-            core_model.add_activation(self.activation, self.alpha)
+    def __init__(self, activation: str, alpha: float | None = None, *, input_shape=None,
+                 name: str | None = None):
+        super().__init__(activation="identity" if activation is None else activation, alpha=alpha,
+                         name=name, input_shape=input_shape)
+
+    @property
+    def alpha(self):
+        """The activation's alpha (leaky_relu, elu), or None."""
+        return self._engine_config.get("alpha")
+
+
+class _Fixed(Activation):
+    """An Activation layer with a fixed activation (ReLU, Sigmoid, ...)."""
+
+    activation_name = ""
+
+    def __init__(self, *, input_shape=None, name: str | None = None):
+        super().__init__(self.activation_name, input_shape=input_shape, name=name)
 
     def get_config(self):
-        cfg = {"activation": self.activation}
-        if self.alpha is not None:
-            cfg["alpha"] = self.alpha
-        return cfg
+        return {k: v for k, v in super().get_config().items() if k not in ("activation", "alpha")}
 
 
-class ReLU(Activation):
+class ReLU(_Fixed):
     """max(x, 0)."""
 
-    def __init__(self, name: str | None = None):
-        super().__init__("relu", name=name)
-
-    def get_config(self):
-        return {}
+    activation_name = "relu"
 
 
-class Sigmoid(Activation):
+class Sigmoid(_Fixed):
     """1 / (1 + e^-x)."""
 
-    def __init__(self, name: str | None = None):
-        super().__init__("sigmoid", name=name)
-
-    def get_config(self):
-        return {}
+    activation_name = "sigmoid"
 
 
-class Tanh(Activation):
+class Tanh(_Fixed):
     """tanh x."""
 
-    def __init__(self, name: str | None = None):
-        super().__init__("tanh", name=name)
+    activation_name = "tanh"
 
-    def get_config(self):
-        return {}
+
+class SiLU(_Fixed):
+    """x·sigmoid(x) (Swish)."""
+
+    activation_name = "silu"
+
+
+Swish = SiLU
+
+
+class Softplus(_Fixed):
+    """log(1 + e^x), and x itself above 20 (PyTorch's beta=1, threshold=20)."""
+
+    activation_name = "softplus"
+
+
+class Softmax(_Fixed):
+    """exp(x_j) / sum_k exp(x_k) along the last axis."""
+
+    activation_name = "softmax"
+
+
+class LogSoftmax(_Fixed):
+    """log of Softmax, computed stably, along the last axis."""
+
+    activation_name = "log_softmax"
 
 
 class LeakyReLU(Activation):
     """x for x > 0, alpha·x otherwise (PyTorch's negative_slope, default 0.01)."""
 
-    def __init__(self, alpha: float = 0.01, name: str | None = None):
-        super().__init__("leaky_relu", alpha=alpha, name=name)
+    def __init__(self, alpha: float = 0.01, *, input_shape=None, name: str | None = None):
+        super().__init__("leaky_relu", alpha=alpha, input_shape=input_shape, name=name)
 
     def get_config(self):
-        return {"alpha": self.alpha}
+        return {k: v for k, v in super().get_config().items() if k != "activation"}
 
 
-class ELU(Activation):
+class ELU(LeakyReLU):
     """x for x > 0, alpha·(e^x - 1) otherwise (default alpha 1.0)."""
 
-    def __init__(self, alpha: float = 1.0, name: str | None = None):
-        super().__init__("elu", alpha=alpha, name=name)
-
-    def get_config(self):
-        return {"alpha": self.alpha}
+    def __init__(self, alpha: float = 1.0, *, input_shape=None, name: str | None = None):
+        Activation.__init__(self, "elu", alpha=alpha, input_shape=input_shape, name=name)
 
 
 class GELU(Activation):
     """x·Phi(x), Phi the standard normal CDF; approximate="tanh" uses
     x/2·(1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))) like PyTorch."""
 
-    def __init__(self, approximate: str = "none", name: str | None = None):
+    def __init__(self, approximate: str = "none", *, input_shape=None, name: str | None = None):
         if approximate not in ("none", "tanh"):
             raise ValueError(f"approximate: expected 'none' or 'tanh', got {approximate!r}")
-        super().__init__("gelu" if approximate == "none" else "gelu_tanh", name=name)
+        super().__init__("gelu" if approximate == "none" else "gelu_tanh", input_shape=input_shape,
+                         name=name)
         self.approximate = approximate
 
     def get_config(self):
-        return {"approximate": self.approximate}
-
-
-class SiLU(Activation):
-    """x·sigmoid(x) (Swish)."""
-
-    def __init__(self, name: str | None = None):
-        super().__init__("silu", name=name)
-
-    def get_config(self):
-        return {}
-
-
-Swish = SiLU
-
-
-class Softplus(Activation):
-    """log(1 + e^x), and x itself above 20 (PyTorch's beta=1, threshold=20)."""
-
-    def __init__(self, name: str | None = None):
-        super().__init__("softplus", name=name)
-
-    def get_config(self):
-        return {}
-
-
-class Softmax(Activation):
-    """exp(x_j) / sum_k exp(x_k) along the last dimension."""
-
-    def __init__(self, name: str | None = None):
-        super().__init__("softmax", name=name)
-
-    def get_config(self):
-        return {}
-
-
-class LogSoftmax(Activation):
-    """log of Softmax, computed stably, along the last dimension."""
-
-    def __init__(self, name: str | None = None):
-        super().__init__("log_softmax", name=name)
-
-    def get_config(self):
-        return {}
+        cfg = {k: v for k, v in super().get_config().items() if k not in ("activation", "alpha")}
+        cfg["approximate"] = self.approximate
+        return cfg
 
 
 class Dropout(Layer):
@@ -259,58 +285,68 @@ class Dropout(Layer):
     ``rate`` and scales the kept ones by 1 / (1 - rate); identity in eval mode.
     Masks come from the model's seeded generator."""
 
-    def __init__(self, rate: float, name: str | None = None):
-        super().__init__(name)
-        self.rate = _checks.check_float(rate, "rate", minimum=0.0, maximum=1.0, open_max=True)
+    type = "Dropout"
 
-    def _add_to(self, core_model) -> None:
-        core_model.add_dropout(self.rate)
-
-    def get_config(self):
-        return {"rate": self.rate}
+    def __init__(self, rate: float, *, input_shape=None, name: str | None = None):
+        super().__init__(rate=rate, name=name, input_shape=input_shape)
 
 
 class Flatten(Layer):
     """(n, d1, d2, ...) -> (n, d1·d2·...)."""
 
-    def _add_to(self, core_model) -> None:
-        core_model.add_flatten()
+    type = "Flatten"
+
+    def __init__(self, *, input_shape=None, name: str | None = None):
+        super().__init__(name=name, input_shape=input_shape)
 
 
-def _initializer_spec(cfg):
-    """The engine's {"name", "a", "b"} initializer config -> a kernel_init argument."""
-    if isinstance(cfg, str) or cfg is None:
-        return cfg or "glorot_uniform"
-    name, a, b = cfg.get("name", "glorot_uniform"), cfg.get("a", 0.0), cfg.get("b", 0.0)
-    if name == "constant":
-        return ("constant", {"value": a})
-    if name == "uniform":
-        return ("uniform", {"low": a, "high": b})
-    if name == "normal":
-        return ("normal", {"mean": a, "std": b})
-    return name
+class Normalization(Layer):
+    """Standardizes features with fixed statistics, as Keras' Normalization:
+    y = (x - mean) / max(sqrt(variance), 1e-7) over the last axis. ``mean``
+    and ``variance`` are buffers of the model (saved with it, in
+    ``state_dict()``, never trained); ``adapt(X)`` sets them from data."""
+
+    type = "Normalization"
+
+    def __init__(self, *, input_shape=None, name: str | None = None):
+        super().__init__(name=name, input_shape=input_shape)
+        self._pending = None
+
+    def adapt(self, data) -> None:
+        """Sets mean and variance to the per-feature statistics of ``data``
+        (every position of every sample counts once)."""
+        model = self._model
+        if model is not None and model.built:
+            X = _checks.as_float_array(data, "data", model.dtype, min_ndim=2)
+            model._core.adapt(model.layers.index(self), X)
+            return
+        X = _checks.as_float_array(data, "data", np.float64, min_ndim=2)
+        mean, var = _core.kernels.feature_moments(np.ascontiguousarray(X.reshape(-1, X.shape[-1])))
+        self._pending = (X.shape[1:], mean, var)
+
+    def _apply_pending(self, buffers: dict) -> None:
+        """Writes statistics adapted before the model was built."""
+        if self._pending is None:
+            return
+        shape, mean, var = self._pending
+        if buffers["mean"].shape != mean.shape:
+            raise ValueError(f"Normalization.adapt: the data had {mean.shape[0]} features, the layer "
+                             f"sees {buffers['mean'].shape[0]}")
+        buffers["mean"][...] = mean
+        buffers["variance"][...] = var
+        self._pending = None
 
 
 def from_config(cfg: dict) -> Layer:
-    """A layer from the engine's layer config (the ``architecture`` stored in
-    model files; schema in cpp/include/entrena/nn/factory.hpp)."""
-    if not isinstance(cfg, dict) or "type" not in cfg:
+    """A layer from an engine layer config (the ``architecture`` stored in
+    model files): the Python class declared for its type, or a plain
+    ``Layer`` for types registered only in C++."""
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("type"), str):
         raise ValueError(f"layer config: expected a dict with a 'type', got {cfg!r}")
-    kind = cfg["type"]
-    if kind == "Dense":
-        act, alpha = cfg.get("activation"), None
-        if isinstance(act, dict):
-            act, alpha = act.get("activation"), act.get("alpha")
-            if act not in _ALPHA_DEFAULTS:
-                alpha = None
-        return Dense(cfg["units"], activation=act, alpha=alpha, use_bias=cfg.get("use_bias", True),
-                     kernel_init=_initializer_spec(cfg.get("kernel_init")),
-                     bias_init=_initializer_spec(cfg.get("bias_init", "zeros")))
-    if kind == "Activation":
-        act = cfg["activation"]
-        return Activation(act, alpha=cfg.get("alpha") if act in _ALPHA_DEFAULTS else None)
-    if kind == "Dropout":
-        return Dropout(cfg["rate"])
-    if kind == "Flatten":
-        return Flatten()
-    raise ValueError(f"layer config: unknown layer type {kind!r}")
+    args = {k: v for k, v in cfg.items() if k != "type"}
+    cls = _CLASSES.get(cfg["type"])
+    if cls is None:
+        return Layer(cfg["type"], **args)
+    if cls is Activation:
+        return Activation(args.pop("activation"), **args)
+    return cls(**args)

@@ -1,10 +1,17 @@
-"""Losses. Each is a thin Python object over a C++ loss; the math is in C++.
+"""Losses. A Python loss declares the engine loss it stands for (its name)
+and its arguments; the engine makes it (C++) and checks the arguments when
+the loss is created.
 
-A loss is given by object or by name: ``loss="categorical_crossentropy"``.
+A loss is given by object or by name: ``loss="categorical_crossentropy"``
+(names and aliases come from the engine: ``entrena._core.names("loss")``).
 Formulas, argument names and defaults follow PyTorch's loss modules;
 ``reduction`` is "mean" (over all elements for element-wise losses, over
-rows for the cross-entropy and multi-class hinge) or "sum".
-In a custom loop it is called on a model output and then asked for its
+the rows for the cross-entropy and multi-class hinge) or "sum". Outputs of
+shape (n, ..., C) are rows of C values; per-position targets (n, ...) or
+targets of the output's shape average over every position, so a class per
+timestep of (n, T, C) outputs is a loss over n·T rows.
+
+In a custom loop a loss is called on a model output and then asked for its
 gradient, which flows back into the model that produced the output::
 
     out = model(xb)
@@ -15,88 +22,111 @@ gradient, which flows back into the model that produced the output::
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from . import _checks, _core
+from .layers import to_json
+
+#: Python class of each engine loss name.
+_CLASSES: dict = {}
 
 
 class Loss:
-    """Base class. Subclasses set ``name`` and implement ``_make_core`` and
-    ``prepare_targets``; ``get_config`` returns their constructor arguments."""
+    """Base class. Subclasses declare ``name`` (the engine's) and pass their
+    arguments to ``__init__``; they say how targets are read
+    (``prepare_targets``)."""
 
     name = "loss"
-    #: "logits", "probabilities" or None: what the model's raw output is for
-    #: this loss (see probabilities()).
-    output_kind = None
 
-    def __init__(self):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _CLASSES.setdefault(cls.name, cls)
+
+    def __init__(self, **options):
+        name, config = _core.loss_config(self.name, to_json(options))
+        self._config = json.loads(config)
         self._cores = {}
         self._last = None
 
+    def get_config(self) -> dict:
+        """Every constructor argument (defaults filled in by the engine)."""
+        return dict(self._config)
+
+    def __getattr__(self, key):
+        config = self.__dict__.get("_config", {})
+        if key in config:
+            return config[key]
+        raise AttributeError(f"{type(self).__name__} has no attribute {key!r}")
+
     # -- what the model's output means under this loss
+    @property
+    def output_kind(self) -> str:
+        """"values", "probabilities", "logits" or "margins": what the raw
+        outputs of a model trained with this loss are."""
+        return self.core(np.float64).output_kind
+
     def probabilities(self, output: np.ndarray) -> np.ndarray:
-        """The output as probabilities where that has a meaning (predict_proba);
-        the raw output otherwise."""
-        return output
+        """The output as probabilities where that has a meaning (softmax of
+        logits along the last axis, sigmoid of one-column logits); the raw
+        output otherwise."""
+        out = np.ascontiguousarray(output)
+        return self.core(_checks.resolve_dtype(out.dtype)).probabilities(out)
 
     def classes(self, output: np.ndarray) -> np.ndarray:
-        """Predicted class labels (predict_classes): the argmax of each row,
-        or for one output column a 0/1 label at probability 0.5."""
-        p = self.probabilities(output)
-        if p.ndim == 2 and p.shape[1] > 1:
-            return p.argmax(axis=1)
-        return (p.reshape(len(p)) > 0.5).astype(np.int64)
+        """Predicted class labels: the argmax along the last axis, or for one
+        output column a 0/1 label (above 0 for logits and margins, above 0.5
+        otherwise), with the column axis dropped."""
+        out = np.asarray(output)
+        if out.ndim >= 2 and out.shape[-1] > 1:
+            return out.argmax(axis=-1)
+        threshold = 0.0 if self.output_kind in ("logits", "margins") else 0.5
+        flat = out.reshape(out.shape[:-1]) if out.ndim >= 2 else out
+        return (flat > threshold).astype(np.int64)
 
     def metric_inputs(self, output: np.ndarray) -> np.ndarray:
-        """What metrics see of the outputs."""
+        """What a Python metric function sees of the outputs."""
         return self.probabilities(output)
 
     def metric_targets(self, prepared: np.ndarray) -> np.ndarray:
-        """What metrics see of the targets, from prepare_targets' result."""
+        """What a Python metric function sees of the targets (prepare_targets' result)."""
         return prepared
 
-    # -- what subclasses provide
-    def _make_core(self, mod):
-        """The C++ loss object from the f32/f64 core submodule ``mod``."""
+    def prepare_targets(self, y, output_shape, dtype) -> np.ndarray:
+        """y (as the user gave it) -> the C-contiguous array the engine's loss
+        takes for outputs of per-sample shape ``output_shape``: one value per
+        position (n, ...) or the output's shape. Raises ValueError."""
         raise NotImplementedError
-
-    def prepare_targets(self, y, n_outputs: int, dtype) -> np.ndarray:
-        """y (as the user gave it) -> the C-contiguous float array the C++
-        loss expects: (n,) class indices or (n, width). Raises ValueError."""
-        raise NotImplementedError
-
-    def get_config(self) -> dict:
-        return {}
 
     # -- shared machinery
     def core(self, dtype):
+        """The engine's loss for dtype (made once)."""
         dt = _checks.resolve_dtype(dtype)
         if dt not in self._cores:
-            self._cores[dt] = self._make_core(_checks.core_module(dt))
+            self._cores[dt] = _checks.core_module(dt).make_loss(self.name, json.dumps(self._config))
         return self._cores[dt]
 
-    def __call__(self, output, target) -> float:
+    def _prepared(self, output, target):
         out = np.asarray(output)
         dt = _checks.resolve_dtype(out.dtype)
         if out.ndim == 1:
             out = out[:, None]
-        out = _checks.as_float_array(out, "output", dt, min_ndim=2, max_ndim=2)
-        tgt = self.prepare_targets(target, out.shape[1], dt)
+        out = _checks.as_float_array(out, "output", dt, min_ndim=2)
+        tgt = self.prepare_targets(target, out.shape[1:], dt)
         _checks.same_length(out, tgt, "output", "target")
+        return out, tgt, dt
+
+    def __call__(self, output, target) -> float:
+        out, tgt, dt = self._prepared(output, target)
         value = float(self.core(dt).forward(out, tgt))
         self._last = (output, out, tgt, dt)
         return value
 
     def gradient(self, output, target) -> np.ndarray:
         """dL/d(output) for the reduced loss, as an array of output's shape."""
-        out = np.asarray(output)
-        dt = _checks.resolve_dtype(out.dtype)
-        shape = out.shape
-        out2 = _checks.as_float_array(out.reshape(len(out), -1) if out.ndim != 2 else out,
-                                      "output", dt, min_ndim=2, max_ndim=2)
-        tgt = self.prepare_targets(target, out2.shape[1], dt)
-        _checks.same_length(out2, tgt, "output", "target")
-        return self.core(dt).backward(out2, tgt).reshape(shape)
+        out, tgt, dt = self._prepared(output, target)
+        return self.core(dt).backward(out, tgt).reshape(np.shape(output))
 
     def backward(self) -> None:
         """Sends the gradient of the last call into the model that produced
@@ -108,75 +138,84 @@ class Loss:
         if model is None:
             raise RuntimeError(f"{self.name}.backward: the output did not come from model(x); "
                                "use loss.gradient(output, target) and model.backward(grad)")
-        grad = self.core(dt).backward(out, tgt).reshape(np.shape(output))
-        model.backward(grad)
+        model.backward(self.core(dt).backward(out, tgt).reshape(np.shape(output)))
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
 
-def _class_indices(y, n_classes: int, dtype, who: str) -> np.ndarray:
-    """Integer class labels (n,) or one-hot rows (n, n_classes) -> float class indices."""
-    arr = np.asarray(y)
-    if arr.ndim == 2 and arr.shape[1] == n_classes and n_classes > 1:
-        arr = _checks.as_float_array(arr, "y", np.float64, min_ndim=2, max_ndim=2)
-        if not (np.isin(arr, (0.0, 1.0)).all() and (arr.sum(axis=1) == 1).all()):
-            raise ValueError(f"y: {who} expected one-hot rows of width {n_classes}; "
-                             "got rows that are not one-hot")
-        return np.ascontiguousarray(arr.argmax(axis=1), dtype=dtype)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise ValueError(f"y: {who} expected class labels of shape (n,) or one-hot rows of shape "
-                         f"(n, {n_classes}), got shape {arr.shape}")
-    arr = _checks.as_float_array(arr, "y", np.float64, min_ndim=1, max_ndim=1)
-    if not (np.all(arr == np.round(arr)) and arr.min() >= 0 and arr.max() < n_classes):
-        raise ValueError(f"y: {who} expected integer class labels in [0, {n_classes}), "
-                         f"got values from {arr.min():g} to {arr.max():g}")
-    return np.ascontiguousarray(arr, dtype=dtype)
+# ------------------------------------------------------------ target forms
+def _shape_text(shape) -> str:
+    return "(n" + "".join(f", {d}" for d in shape) + ("," if not shape else "") + ")"
 
 
-def _reduction(reduction) -> str:
-    if not isinstance(reduction, str):
-        raise TypeError(f"reduction: expected 'mean' or 'sum', got {type(reduction).__name__}")
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"reduction: expected 'mean' or 'sum', got {reduction!r}")
-    return reduction
-
-
-def _value_targets(y, n_outputs: int, dtype, who: str) -> np.ndarray:
-    """Targets of the output's shape: (n,) for one output, else (n, n_outputs)."""
-    arr = _checks.as_float_array(y, "y", dtype, min_ndim=1, max_ndim=2)
-    if arr.ndim == 1:
-        if n_outputs != 1:
-            raise ValueError(f"y: {who} expected targets of shape (n, {n_outputs}) (one per output), "
-                             f"got shape {arr.shape}")
+def _value_targets(y, output_shape, dtype, who: str) -> np.ndarray:
+    """Targets of the output's shape; per-position (n, ...) when the output
+    has one column."""
+    output_shape = tuple(output_shape)
+    arr = _checks.as_float_array(y, "y", dtype, min_ndim=1)
+    if arr.shape[1:] == output_shape:
         return arr
-    if arr.shape[1] != n_outputs:
-        want = "(n,) or (n, 1)" if n_outputs == 1 else f"(n, {n_outputs})"
-        raise ValueError(f"y: {who} expected targets of shape {want}, got shape {arr.shape}")
-    return arr
+    if output_shape[-1] == 1 and arr.shape[1:] == output_shape[:-1]:
+        return arr
+    want = _shape_text(output_shape)
+    if output_shape[-1] == 1:
+        want = f"{_shape_text(output_shape[:-1])} or {want}"
+    raise ValueError(f"y: {who} expected targets of shape {want}, got shape {arr.shape}")
 
 
-def _unit_targets(y, n_outputs, dtype, who):
+def _unit_targets(y, output_shape, dtype, who):
     """Binary labels or probabilities in [0, 1], of the output's shape."""
-    arr = _value_targets(y, n_outputs, dtype, who)
+    arr = _value_targets(y, output_shape, dtype, who)
     if arr.size and not ((arr >= 0) & (arr <= 1)).all():
         raise ValueError(f"y: {who} expected targets in [0, 1], got values from "
                          f"{arr.min():g} to {arr.max():g}")
     return arr
 
 
+def _class_labels(arr, n_classes, dtype, who):
+    arr = _checks.as_float_array(arr, "y", np.float64, min_ndim=1)
+    if not (np.all(arr == np.round(arr)) and arr.min() >= 0 and arr.max() < n_classes):
+        raise ValueError(f"y: {who} expected integer class labels in [0, {n_classes}), "
+                         f"got values from {arr.min():g} to {arr.max():g}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def _class_targets(y, output_shape, dtype, who: str, probabilities: bool) -> np.ndarray:
+    """Class labels (n, ...), or one-hot rows of the output's shape -> class
+    indices; with ``probabilities``, other rows of class probabilities in
+    [0, 1] summing to 1 are kept as they are."""
+    output_shape = tuple(output_shape)
+    n_classes = output_shape[-1]
+    arr = np.asarray(y)
+    if arr.ndim >= 2 and arr.shape[1:] == output_shape and n_classes > 1:
+        rows = _checks.as_float_array(arr, "y", np.float64, min_ndim=2)
+        if np.isin(rows, (0.0, 1.0)).all() and (rows.sum(axis=-1) == 1).all():
+            return np.ascontiguousarray(rows.argmax(axis=-1), dtype=dtype)
+        if not probabilities:
+            raise ValueError(f"y: {who} expected class labels or one-hot rows of width {n_classes}; "
+                             "got rows that are not one-hot")
+        if not (((rows >= 0) & (rows <= 1)).all() and
+                np.allclose(rows.sum(axis=-1), 1.0, rtol=0, atol=1e-4)):
+            raise ValueError(f"y: {who} expected one-hot or probability rows of width {n_classes} "
+                             "(values in [0, 1] summing to 1); got rows that are neither")
+        return np.ascontiguousarray(rows, dtype=dtype)
+    labels_shape = output_shape[:-1]
+    if arr.ndim >= 1 and arr.shape[1:] == labels_shape + (1,) and n_classes > 1:
+        arr = arr.reshape(arr.shape[:-1])
+    if arr.ndim < 1 or arr.shape[1:] != labels_shape:
+        raise ValueError(f"y: {who} expected class labels of shape {_shape_text(labels_shape)} or one-hot "
+                         f"rows of shape {_shape_text(output_shape)}, got shape {arr.shape}")
+    return _class_labels(arr, n_classes, dtype, who)
+
+
+# ------------------------------------------------------------------ losses
 class _Reduced(Loss):
     """A loss whose only argument is the reduction."""
 
     def __init__(self, reduction: str = "mean"):
-        super().__init__()
-        self.reduction = _reduction(reduction)
-
-    def get_config(self):
-        return {"reduction": self.reduction}
+        super().__init__(reduction=reduction)
 
 
 class MeanSquaredError(_Reduced):
@@ -184,11 +223,8 @@ class MeanSquaredError(_Reduced):
 
     name = "mse"
 
-    def _make_core(self, mod):
-        return mod.MeanSquaredError(self.reduction)
-
-    def prepare_targets(self, y, n_outputs, dtype):
-        return _value_targets(y, n_outputs, dtype, self.name)
+    def prepare_targets(self, y, output_shape, dtype):
+        return _value_targets(y, output_shape, dtype, self.name)
 
 
 class HalfMeanSquaredError(MeanSquaredError):
@@ -197,17 +233,11 @@ class HalfMeanSquaredError(MeanSquaredError):
 
     name = "half_mse"
 
-    def _make_core(self, mod):
-        return mod.HalfMeanSquaredError(self.reduction)
-
 
 class MeanAbsoluteError(MeanSquaredError):
     """L = red |output - y| (PyTorch L1Loss)."""
 
     name = "mae"
-
-    def _make_core(self, mod):
-        return mod.MeanAbsoluteError(self.reduction)
 
 
 class Huber(MeanSquaredError):
@@ -217,36 +247,26 @@ class Huber(MeanSquaredError):
     name = "huber"
 
     def __init__(self, delta: float = 1.0, reduction: str = "mean"):
-        super().__init__(reduction)
-        self.delta = _checks.check_float(delta, "delta", minimum=0.0, open_min=True)
-
-    def _make_core(self, mod):
-        return mod.Huber(self.delta, self.reduction)
-
-    def get_config(self):
-        return {"delta": self.delta, "reduction": self.reduction}
+        Loss.__init__(self, delta=delta, reduction=reduction)
 
 
 class BinaryCrossentropy(_Reduced):
     """Binary cross-entropy on probabilities (PyTorch BCELoss): the output
     must be in [0, 1] (e.g. a sigmoid layer); logs are clamped at -100.
     L = red -(y log p + (1 - y) log(1 - p)). Targets: 0/1 labels or
-    probabilities, of the output's shape."""
+    probabilities, of the output's shape (several columns: multi-label)."""
 
     name = "binary_crossentropy"
-    output_kind = "probabilities"
-
-    def _make_core(self, mod):
-        return mod.BinaryCrossEntropy(self.reduction)
 
     def classes(self, output):
-        """0/1 per column (multi-label), at probability 0.5; (n,) for one column."""
-        p = self.probabilities(output)
+        """0/1 per column (multi-label), at probability 0.5; the column axis
+        dropped for one column."""
+        p = np.asarray(output)
         labels = (p > 0.5).astype(np.int64)
-        return labels.reshape(len(p)) if p.ndim == 2 and p.shape[1] == 1 else labels
+        return labels.reshape(labels.shape[:-1]) if p.ndim >= 2 and p.shape[-1] == 1 else labels
 
-    def prepare_targets(self, y, n_outputs, dtype):
-        return _unit_targets(y, n_outputs, dtype, self.name)
+    def prepare_targets(self, y, output_shape, dtype):
+        return _unit_targets(y, output_shape, dtype, self.name)
 
 
 class BinaryCrossentropyWithLogits(BinaryCrossentropy):
@@ -254,14 +274,9 @@ class BinaryCrossentropyWithLogits(BinaryCrossentropy):
     (PyTorch BCEWithLogitsLoss): L = red (max(z, 0) - z y + log(1 + e^-|z|))."""
 
     name = "binary_crossentropy_with_logits"
-    output_kind = "logits"
 
-    def _make_core(self, mod):
-        return mod.BinaryCrossEntropyWithLogits(self.reduction)
-
-    def probabilities(self, output):
-        """The sigmoid of each logit, columns independent (the engine's kernel)."""
-        return _core.kernels.sigmoid_forward(np.ascontiguousarray(output))
+    def classes(self, output):
+        return BinaryCrossentropy.classes(self, self.probabilities(output))
 
 
 class Hinge(_Reduced):
@@ -270,22 +285,15 @@ class Hinge(_Reduced):
 
     name = "hinge"
 
-    def _make_core(self, mod):
-        return mod.Hinge(self.reduction)
-
-    def classes(self, output):
-        """0/1 labels: the sign of the margin."""
-        return (output.reshape(len(output)) > 0).astype(np.int64)
-
     def metric_inputs(self, output):
         return self.classes(output)
 
     def metric_targets(self, prepared):
         # Targets are prepared as -1/+1; metrics see 0/1 labels.
-        return (prepared.reshape(len(prepared)) > 0).astype(np.int64)
+        return (prepared > 0).astype(np.int64)
 
-    def prepare_targets(self, y, n_outputs, dtype):
-        arr = _value_targets(y, n_outputs, dtype, self.name)
+    def prepare_targets(self, y, output_shape, dtype):
+        arr = _value_targets(y, output_shape, dtype, self.name)
         values = set(np.unique(arr).tolist())
         if values <= {-1.0, 1.0}:
             return arr
@@ -295,51 +303,22 @@ class Hinge(_Reduced):
                          f"{sorted(values)[:5]}")
 
 
-def _class_targets(y, n_classes: int, dtype, who: str) -> np.ndarray:
-    """Class labels (n,), one-hot rows -> class indices; other rows of
-    probabilities (n, n_classes) in [0, 1] summing to 1 -> kept as they are."""
-    arr = np.asarray(y)
-    if arr.ndim == 2 and arr.shape[1] == n_classes and n_classes > 1:
-        rows = _checks.as_float_array(arr, "y", np.float64, min_ndim=2, max_ndim=2)
-        if np.isin(rows, (0.0, 1.0)).all() and (rows.sum(axis=1) == 1).all():
-            return np.ascontiguousarray(rows.argmax(axis=1), dtype=dtype)
-        if not (((rows >= 0) & (rows <= 1)).all() and
-                np.allclose(rows.sum(axis=1), 1.0, rtol=0, atol=1e-4)):
-            raise ValueError(f"y: {who} expected one-hot or probability rows of width {n_classes} "
-                             "(values in [0, 1] summing to 1); got rows that are neither")
-        return np.ascontiguousarray(rows, dtype=dtype)
-    return _class_indices(y, n_classes, dtype, who)
-
-
 class CategoricalCrossentropy(Loss):
     """Cross-entropy from logits, softmax inside (PyTorch CrossEntropyLoss).
 
-    Targets: class labels (n,), one-hot rows, or class-probability rows.
-    With label smoothing e the target distribution is q = (1 - e) y + e / C.
-    L_i = -sum_j q_ij log softmax(z_i)_j; "mean" averages over the rows.
+    Targets: class labels (n, ...), one-hot rows, or class-probability rows
+    of the output's shape. With label smoothing e the target distribution is
+    q = (1 - e) y + e / C. L_i = -sum_j q_ij log softmax(z_i)_j; "mean"
+    averages over the rows (every position of every sample).
     """
 
     name = "categorical_crossentropy"
-    output_kind = "logits"
 
     def __init__(self, label_smoothing: float = 0.0, reduction: str = "mean"):
-        super().__init__()
-        self.label_smoothing = _checks.check_float(label_smoothing, "label_smoothing",
-                                                   minimum=0.0, maximum=1.0)
-        self.reduction = _reduction(reduction)
+        super().__init__(label_smoothing=label_smoothing, reduction=reduction)
 
-    def _make_core(self, mod):
-        return mod.SoftmaxCrossEntropy(self.label_smoothing, self.reduction)
-
-    def probabilities(self, output):
-        """Row-wise softmax of the logits (the engine's kernel)."""
-        return _core.kernels.softmax_forward(np.ascontiguousarray(output))
-
-    def prepare_targets(self, y, n_outputs, dtype):
-        return _class_targets(y, n_outputs, dtype, self.name)
-
-    def get_config(self):
-        return {"label_smoothing": self.label_smoothing, "reduction": self.reduction}
+    def prepare_targets(self, y, output_shape, dtype):
+        return _class_targets(y, output_shape, dtype, self.name, probabilities=True)
 
 
 class MulticlassHinge(Loss):
@@ -350,24 +329,13 @@ class MulticlassHinge(Loss):
     name = "multiclass_hinge"
 
     def __init__(self, margin: float = 1.0, reduction: str = "mean"):
-        super().__init__()
-        self.margin = _checks.check_float(margin, "margin", minimum=0.0, open_min=True)
-        self.reduction = _reduction(reduction)
-
-    def _make_core(self, mod):
-        return mod.MultiMarginHinge(self.margin, self.reduction)
-
-    def classes(self, output):
-        return output.argmax(axis=1)
+        super().__init__(margin=margin, reduction=reduction)
 
     def metric_inputs(self, output):
-        return output.argmax(axis=1).astype(output.dtype)
+        return np.asarray(output).argmax(axis=-1).astype(np.asarray(output).dtype)
 
-    def prepare_targets(self, y, n_outputs, dtype):
-        return _class_indices(y, n_outputs, dtype, self.name)
-
-    def get_config(self):
-        return {"margin": self.margin, "reduction": self.reduction}
+    def prepare_targets(self, y, output_shape, dtype):
+        return _class_targets(y, output_shape, dtype, self.name, probabilities=False)
 
 
 # Short names.
@@ -377,34 +345,24 @@ BCE = BinaryCrossentropy
 BCEWithLogits = BinaryCrossentropyWithLogits
 CrossEntropy = CategoricalCrossentropy
 
-_REGISTRY = {
-    "mse": MeanSquaredError,
-    "mean_squared_error": MeanSquaredError,
-    "half_mse": HalfMeanSquaredError,
-    "half_squared_error": HalfMeanSquaredError,
-    "mae": MeanAbsoluteError,
-    "mean_absolute_error": MeanAbsoluteError,
-    "huber": Huber,
-    "binary_crossentropy": BinaryCrossentropy,
-    "bce": BinaryCrossentropy,
-    "binary_crossentropy_with_logits": BinaryCrossentropyWithLogits,
-    "bce_with_logits": BinaryCrossentropyWithLogits,
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "cross_entropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": CategoricalCrossentropy,
-    "hinge": Hinge,
-    "multiclass_hinge": MulticlassHinge,
-    "categorical_hinge": MulticlassHinge,
-}
+
+def canonical_name(name: str) -> str:
+    """The engine's name for a loss name or alias; ValueError listing the names."""
+    names, aliases = _core.names("loss")
+    key = name.lower()
+    for n in names:
+        if n.lower() == key:
+            return n
+    for a, n in aliases.items():
+        if a.lower() == key:
+            return n
+    raise ValueError(f"loss: expected one of {', '.join(names)}; got {name!r}")
 
 
 def get(identifier) -> Loss:
-    """A Loss from an instance or a name."""
+    """A Loss from an instance or a name (engine names and aliases)."""
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, str):
-        key = identifier.lower()
-        if key in _REGISTRY:
-            return _REGISTRY[key]()
-        raise ValueError(f"loss: expected one of {sorted(_REGISTRY)}, got {identifier!r}")
+        return _CLASSES[canonical_name(identifier)]()
     raise TypeError(f"loss: expected a Loss or a name, got {type(identifier).__name__}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks
+from . import _checks, _core
 
 __all__ = [
     "Metric", "get", "accuracy", "binary_accuracy", "precision", "recall", "f1",
@@ -236,41 +236,62 @@ mean_absolute_error = mae
 
 
 # ---------------------------------------------------------------- registry
+# The engine computes these during fit and evaluate (C++, batch by batch);
+# the functions above are their NumPy twins, for use on arrays.
+_FUNCTIONS = {
+    "accuracy": accuracy, "binary_accuracy": binary_accuracy, "precision": precision,
+    "recall": recall, "f1": f1, "mse": mse, "mae": mae, "r2": r2,
+}
+
+
 class Metric:
     """A named metric: ``Metric(name, fn)``; calling it calls ``fn(y_true, y_pred)``.
-    The name is the key in fit/evaluate logs (``val_`` + name for validation)."""
+    The name is the key in fit/evaluate logs (``val_`` + name for validation).
+    Metrics known to the engine (``engine_name``) are computed in C++ during
+    fit and evaluate; others call ``fn`` once per batch with the batch's
+    targets and outputs (as the loss presents them: probabilities where the
+    loss gives outputs that meaning) and report the mean over batches,
+    weighted by their rows. ``higher_is_better`` tells early stopping's
+    mode "auto" which way is better."""
 
-    def __init__(self, name, fn):
+    def __init__(self, name, fn, engine_name=None, higher_is_better=None):
         self.name = name
         self.fn = fn
+        self.engine_name = engine_name
+        self._higher = higher_is_better
 
     def __call__(self, y_true, y_pred):
         return self.fn(y_true, y_pred)
+
+    def core(self, dtype, loss):
+        """The engine metric computing this during fit/evaluate."""
+        mod = _checks.core_module(dtype)
+        if self.engine_name is not None:
+            return mod.make_metric(self.engine_name)
+
+        def batch(output, target):
+            t = target.reshape(len(target)) if target.shape[1] == 1 else target
+            return float(self.fn(loss.metric_targets(t), loss.metric_inputs(output)))
+        return mod.function_metric(self.name, batch, bool(self._higher))
 
     def __repr__(self):
         return f"Metric({self.name!r})"
 
 
-_REGISTRY = {
-    "accuracy": accuracy, "acc": accuracy,
-    "binary_accuracy": binary_accuracy,
-    "precision": precision, "recall": recall, "f1": f1,
-    "mse": mse, "mean_squared_error": mse,
-    "mae": mae, "mean_absolute_error": mae,
-    "r2": r2,
-}
-
-
 def get(identifier) -> Metric:
-    """A Metric from a Metric, a name (case-insensitive; reported as given)
-    or a callable ``fn(y_true, y_pred)`` (reported by its ``__name__``)."""
+    """A Metric from a Metric, a name (the engine's names and aliases,
+    case-insensitive; reported as given) or a callable ``fn(y_true,
+    y_pred)`` (reported by its ``__name__``)."""
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, str):
+        names, aliases = _core.names("metric")
         key = identifier.lower()
-        if key not in _REGISTRY:
-            raise ValueError(f"metrics: expected one of {sorted(_REGISTRY)}, got {identifier!r}")
-        return Metric(identifier, _REGISTRY[key])
+        canonical = next((n for n in names if n == key), aliases.get(key))
+        if canonical is None:
+            raise ValueError(f"metrics: expected one of {', '.join(sorted(names + list(aliases)))}; "
+                             f"got {identifier!r}")
+        return Metric(identifier, _FUNCTIONS[canonical], engine_name=canonical)
     if callable(identifier):
         return Metric(getattr(identifier, "__name__", "metric"), identifier)
     raise TypeError(f"metrics: expected a name or a callable, got {type(identifier).__name__}")

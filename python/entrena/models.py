@@ -3,20 +3,27 @@ PyTorch-style step API. Parameters, gradients and optimizer state live in
 the C++ engine; Python sees parameters as writable NumPy views."""
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 import os
-import time
 
 import numpy as np
 
 from . import _checks, _core
+from . import callbacks as _callbacks
+from . import layers as _layers
 from . import losses as _losses
+from . import metrics as _metrics
 from . import optimizers as _optimizers
 from .history import History
 
 
 _PY_KEY = "entrena_python"   # model-file metadata: the Python compile settings
+
+
+def _shape_text(shape) -> str:
+    return "(n" + "".join(f", {d}" for d in shape) + ")"
 
 
 class Output(np.ndarray):
@@ -46,15 +53,15 @@ class Sequential:
     >>> history = model.fit(X, y, epochs=10, batch_size=32)
     """
 
-    def __init__(self, layers=None, *, dtype="float32", seed: int | None = None,
+    def __init__(self, layers=None, *, input_shape=None, dtype="float32", seed: int | None = None,
                  name: str | None = None):
         self.dtype = _checks.resolve_dtype(dtype)
         self._core_mod = _checks.core_module(self.dtype)
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2**63))
-        self.seed = _checks.check_int(seed, "seed", minimum=0)
+        # Without a seed, the next one from entrena.set_seed's generator.
+        self.seed = _core.next_seed() if seed is None else _checks.check_int(seed, "seed", minimum=0)
         self.name = name or "sequential"
         self.layers = []
+        self._input_shape = _layers._shape(input_shape, "input_shape")
         self._core = None
         self._training = True
         self.loss = None
@@ -65,11 +72,19 @@ class Sequential:
         self.metadata = {}
         for layer in layers or []:
             self.add(layer)
+        # With the input shape known, the model is built at once (summary,
+        # parameters() and predict work before fit).
+        if self.layers and self._declared_input_shape() is not None:
+            self.build(self._declared_input_shape())
 
     # ------------------------------------------------------------- building
     def add(self, layer) -> None:
-        from .layers import Layer
-        if not isinstance(layer, Layer):
+        if isinstance(layer, _layers.Input):
+            if self.layers or self._input_shape is not None:
+                raise ValueError("layer: Input(shape) must come first, once")
+            self._input_shape = layer.shape
+            return
+        if not isinstance(layer, _layers.Layer):
             raise TypeError(f"layer: expected an entrena layer, got {type(layer).__name__}")
         if self._core is not None:
             raise RuntimeError("add: the model is already built; add layers before the first fit or call")
@@ -77,6 +92,12 @@ class Sequential:
             raise ValueError(f"layer: {layer!r} already belongs to a model")
         layer._model = self
         self.layers.append(layer)
+
+    def _declared_input_shape(self):
+        """The input shape given to the model (input_shape=, Input) or to its first layer."""
+        if self._input_shape is not None:
+            return self._input_shape
+        return self.layers[0].input_shape if self.layers else None
 
     @property
     def built(self) -> bool:
@@ -89,21 +110,25 @@ class Sequential:
             raise RuntimeError("build: the model is already built")
         if not self.layers:
             raise ValueError("build: the model has no layers; add some first")
-        if isinstance(input_shape, (int, np.integer)):
-            input_shape = (int(input_shape),)
-        input_shape = tuple(_checks.check_int(d, "input_shape", minimum=1) for d in input_shape)
-        core = _checks.core_module(self.dtype).Sequential(self.seed)
+        input_shape = _layers._shape(input_shape, "input_shape")
+        core = self._core_mod.Sequential(self.seed)
         for layer in self.layers:      # layer k is the engine's layer k
-            layer._add_to(core)
+            core.add(layer._config_json())
         core.build(list(input_shape))
         self._core = core
+        _checks.register_model(core, self)
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, _layers.Normalization):
+                layer._apply_pending(dict(core.layer_buffers(i)))
+        if self.optimizer is not None and self.optimizer._exclude:
+            self.set_param_options(self.optimizer._exclude, weight_decay=False)
 
     def _ensure_built(self, X: np.ndarray) -> None:
         if self._core is None:
-            first = self.layers[0] if self.layers else None
-            if first is not None and first.input_dim is not None and X.shape[1:] != (first.input_dim,):
-                raise ValueError(f"X: expected shape (n, {first.input_dim}) (input_dim of the first "
-                                 f"layer), got {X.shape}")
+            declared = self._declared_input_shape()
+            if declared is not None and X.shape[1:] != declared:
+                raise ValueError(f"X: expected shape {_shape_text(declared)} (the model's input_shape), "
+                                 f"got {X.shape}")
             self.build(X.shape[1:])
 
     def _require_core(self, what: str):
@@ -142,17 +167,27 @@ class Sequential:
                 out.append((f"{lname}.{pname}", p, g))
         return out
 
+    def named_buffers(self):
+        """[(name, view)] of the state that is not trained (e.g. a
+        Normalization layer's mean and variance), writable, in order."""
+        core = self._require_core("buffers")
+        out = []
+        for li, layer in enumerate(self.layers):
+            lname = layer.name or f"{type(layer).__name__.lower()}_{li}"
+            out += [(f"{lname}.{bname}", v) for bname, v in core.layer_buffers(li)]
+        return out
+
     def state_dict(self) -> dict:
-        """{name: copy of the parameter tensor}, in order."""
-        return {n: p.copy() for n, p in self.named_parameters()}
+        """{name: copy} of every parameter and buffer, in order."""
+        return {n: p.copy() for n, p in self.named_parameters() + self.named_buffers()}
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
-        """Copies tensors from ``state`` into the parameters (names and
-        shapes must match; with strict=False missing and extra names are
-        ignored). Nothing is changed if any tensor does not fit."""
+        """Copies tensors from ``state`` into the parameters and buffers
+        (names and shapes must match; with strict=False missing and extra
+        names are ignored). Nothing is changed if any tensor does not fit."""
         if not isinstance(state, dict):
             raise TypeError(f"state: expected a dict of arrays, got {type(state).__name__}")
-        named = dict(self.named_parameters())
+        named = dict(self.named_parameters() + self.named_buffers())
         if strict:
             missing, extra = sorted(set(named) - set(state)), sorted(set(state) - set(named))
             if missing or extra:
@@ -168,6 +203,54 @@ class Sequential:
             staged.append((p, v))
         for p, v in staged:
             p[...] = v
+
+    # ------------------------------------------------- parameter options
+    def _matching(self, names, what="names") -> list:
+        """Parameter names matching names or patterns: a full name
+        ("dense_0.b"), a tensor's name in its layer ("b") or a pattern ("*.b")."""
+        if isinstance(names, str):
+            names = [names]
+        full = [n for n, _ in self.named_parameters()]
+        out = []
+        for pat in names:
+            if not isinstance(pat, str):
+                raise TypeError(f"{what}: expected parameter names, got {type(pat).__name__}")
+            hits = [n for n in full if n == pat or n.rsplit(".", 1)[-1] == pat or fnmatch.fnmatchcase(n, pat)]
+            if not hits:
+                raise ValueError(f"{what}: {pat!r} matches no parameter; parameters: {', '.join(full)}")
+            out += [h for h in hits if h not in out]
+        return out
+
+    def _names_of(self, views, what) -> list:
+        """The names of parameter views of this model."""
+        named = self.named_parameters()
+        by_address = {p.__array_interface__["data"][0]: n for n, p in named}
+        out = []
+        for v in views:
+            addr = getattr(v, "__array_interface__", {}).get("data", (None,))[0]
+            if addr not in by_address or _checks.model_of(v) is not self:
+                raise ValueError(f"{what}: expected views of this model's parameters "
+                                 "(from model.parameters())")
+            out.append(by_address[addr])
+        return out
+
+    def param_options(self) -> dict:
+        """{parameter name: {"weight_decay": bool}}: the options each
+        parameter tensor carries (saved with the model)."""
+        core = self._require_core("param_options")
+        return {n: {"weight_decay": wd} for (n, _), wd in zip(self.named_parameters(), core.param_weight_decay())}
+
+    def set_param_options(self, names, *, weight_decay: bool) -> None:
+        """Sets the options of the parameters named (full names, names in
+        their layer such as "b", or patterns such as "dense_*.W"):
+        weight_decay=False makes the optimizer's weight decay skip them (as a
+        PyTorch parameter group with weight_decay 0)."""
+        core = self._require_core("set_param_options")
+        if not isinstance(weight_decay, (bool, np.bool_)):
+            raise TypeError(f"weight_decay: expected True or False, got {type(weight_decay).__name__}")
+        index = {n: i for i, (n, _) in enumerate(self.named_parameters())}
+        for n in self._matching(names):
+            core.set_param_weight_decay(index[n], bool(weight_decay))
 
     def get_weights(self):
         """Copies of the parameter tensors (Keras style)."""
@@ -185,13 +268,15 @@ class Sequential:
     # --------------------------------------------------------- Keras style
     def compile(self, loss="categorical_crossentropy", optimizer="sgd", metrics=None) -> None:
         """Chooses the loss, the optimizer and the metrics reported by fit/evaluate."""
-        from . import metrics as _metrics
         self.loss = _losses.get(loss)
-        self.optimizer = _optimizers.get(optimizer)
-        if self.optimizer._model is not None and self.optimizer._model is not self:
-            raise ValueError("optimizer: it is bound to another model's parameters")
-        self.optimizer._model = self
+        opt = _optimizers.get(optimizer)
+        opt._set_model(self)
+        self.optimizer = opt
         self.metrics = [_metrics.get(m) for m in (metrics or [])]
+        names = [m.name for m in self.metrics]
+        for n in names:
+            if n == "loss" or n.startswith("val_") or names.count(n) > 1:
+                raise ValueError(f"metrics: the name {n!r} is taken (by the loss, validation or another metric)")
 
     def _require_compiled(self, what):
         if self.loss is None or self.optimizer is None:
@@ -209,7 +294,7 @@ class Sequential:
     def _targets(self, y, n, name="y"):
         if y is None:
             raise TypeError(f"{name}: expected an array of targets, got None")
-        t = self.loss.prepare_targets(y, int(np.prod(self.output_shape)), self.dtype)
+        t = self.loss.prepare_targets(y, self.output_shape, self.dtype)
         if len(t) != n:
             raise ValueError(f"{name}: expected {n} rows (one per sample of X), got {len(t)}")
         return t
@@ -227,6 +312,12 @@ class Sequential:
         epochs = _checks.check_int(epochs, "epochs", minimum=0)
         batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
         verbose = _checks.check_int(verbose, "verbose", minimum=0)
+        initial_epoch = _checks.check_int(initial_epoch, "initial_epoch", minimum=0)
+        if seed is not None:
+            seed = _checks.check_int(seed, "seed", minimum=0)
+            if self._core is None:
+                # The seed covers the initial weights of a model built by this fit too.
+                self.seed, seed = seed, None
         X = self._inputs(X, finite=True)
         Y = self._targets(y, len(X))
         if validation_data is not None and validation_split:
@@ -254,94 +345,84 @@ class Sequential:
             Yv = validation_data[1] if val_prepared else self._targets(validation_data[1], len(Xv),
                                                                        "validation_data y")
             validation_data = (Xv, Yv)
-        if seed is not None:
-            self._core.seed(_checks.check_int(seed, "seed", minimum=0))
         if drop_last and batch_size > len(X):
             raise ValueError(f"batch_size: {batch_size} is larger than the {len(X)} training samples "
                              "and drop_last=True leaves no batch")
 
-        from .callbacks import CallbackList, TerminateOnNaN
         history = History()
-        cbs = CallbackList(callbacks, model=self, history=history, verbose=verbose,
-                           epochs=epochs, steps=self.steps_per_epoch(len(X), batch_size, drop_last))
-        core_mod = _checks.core_module(self.dtype)
+        cbs = _callbacks.CallbackList(callbacks, model=self, history=history, verbose=verbose,
+                                      epochs=epochs, steps=self.steps_per_epoch(len(X), batch_size, drop_last))
+        rules = self._training_rules(cbs.callbacks)
         loss_core = self.loss.core(self.dtype)
         opt_core = self.optimizer.core(self.dtype)
+        metric_cores = [(m.name, m.core(self.dtype, self.loss)) for m in self.metrics]
         self.stop_training = False
         self.train()
         cbs.on_train_begin()
-        for epoch in range(initial_epoch, initial_epoch + epochs):
+
+        def epoch_begin(epoch):
             cbs.on_epoch_begin(epoch)
-            t0 = time.perf_counter()
-            progress, every = cbs.progress_hook()
-            lr = self.optimizer.lr
-            stats = core_mod.train_epoch(self._core, loss_core, opt_core, X, Y, batch_size,
-                                         shuffle, drop_last, progress, every)
-            if stats["nonfinite_batch"] >= 0:
-                bad = stats["nonfinite_batch"] + 1
-                if not cbs.has(TerminateOnNaN):
-                    raise FloatingPointError(
-                        f"fit: the loss became {stats['nonfinite_loss']} at epoch {epoch + 1}, "
-                        f"batch {bad} of {cbs.params['steps']}; the parameters keep their values "
-                        "from before that batch. Lower the learning rate or check the data; "
-                        "callbacks=[TerminateOnNaN()] stops training without this error")
-                logs = {"loss": stats["nonfinite_loss"], "lr": lr,
-                        "seconds": time.perf_counter() - t0, "iterations": stats["iterations"]}
-                history._record(epoch, logs)
-                cbs.on_epoch_end(epoch, logs)
-                break
-            logs = {"loss": stats["loss"]}
-            if self.metrics:
-                logs.update(self._metric_logs(X, Y, prefix=""))
-            if validation_data is not None:
-                vl = self._evaluate_prepared(*validation_data)
-                logs.update({f"val_{k}": v for k, v in vl.items()})
-            logs["lr"] = lr
-            logs["seconds"] = time.perf_counter() - t0
-            logs["iterations"] = stats["iterations"]
-            history._record(epoch, logs)
+
+        def epoch_end(epoch, logs):
+            if "iterations" in logs:
+                logs["iterations"] = int(logs["iterations"])
             cbs.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
+            return not self.stop_training
+
+        progress, every = cbs.progress_hook()
+        result = self._core_mod.fit(
+            self._core, loss_core, opt_core, X, Y, epochs=epochs, batch_size=batch_size,
+            shuffle=bool(shuffle), drop_last=bool(drop_last), initial_epoch=initial_epoch,
+            seed=seed, validation=validation_data, metrics=metric_cores,
+            schedule=rules["schedule"], schedule_monitor=rules["monitor"],
+            early_stopping=[r._rule(self) for r in rules["early_stopping"]],
+            on_epoch_begin=epoch_begin, on_epoch_end=epoch_end, progress=progress, progress_every=every,
+            terminate_on_nonfinite=rules["terminate_on_nonfinite"])
+        for rule, res in zip(rules["early_stopping"], result["early_stopping"]):
+            rule._report(res)
+        logs = result["logs"]
+        if "iterations" in logs:
+            logs["iterations"] = [int(i) for i in logs["iterations"]]
+        for epoch_index, epoch in enumerate(result["epoch"]):
+            history._record(epoch, {k: v[epoch_index] for k, v in logs.items()})
+        history.stop_reason = result["stop_reason"]
         cbs.on_train_end()
         self.history = history
         return history
+
+    @staticmethod
+    def _training_rules(callbacks) -> dict:
+        """The callbacks that are rules of the engine's epoch loop."""
+        rules = {"schedule": None, "monitor": "", "early_stopping": [], "terminate_on_nonfinite": False}
+        for cb in callbacks:
+            if isinstance(cb, _callbacks.EarlyStopping):
+                rules["early_stopping"].append(cb)
+            elif isinstance(cb, (_callbacks.LearningRateScheduler, _callbacks.ReduceLROnPlateau)):
+                if rules["schedule"] is not None:
+                    raise ValueError("callbacks: one learning-rate schedule per fit (LearningRateScheduler "
+                                     "or ReduceLROnPlateau)")
+                rules["schedule"], rules["monitor"] = cb._schedule(cb.model)
+            elif isinstance(cb, _callbacks.TerminateOnNaN):
+                rules["terminate_on_nonfinite"] = True
+        return rules
 
     @staticmethod
     def steps_per_epoch(n: int, batch_size: int, drop_last: bool = False) -> int:
         """Iterations per epoch: ceil(n / batch_size), or floor with drop_last."""
         return n // batch_size if drop_last else -(-n // batch_size)
 
-    def _metric_logs(self, X, Y, prefix):
-        out = self.loss.metric_inputs(self._predict_raw(X))
-        Y = self.loss.metric_targets(Y)
-        return {prefix + m.name: float(m(Y, out)) for m in self.metrics}
-
-    def _evaluate_prepared(self, X, Y, batch_size=1024):
-        self._ensure_built(X)
-        core_mod = _checks.core_module(self.dtype)
-        self.eval()
-        try:
-            loss, out = core_mod.evaluate(self._core, self.loss.core(self.dtype), X, Y, batch_size)
-        finally:
-            self.train()
-        logs = {"loss": float(loss)}
-        view, Yv = self.loss.metric_inputs(out), self.loss.metric_targets(Y)
-        for m in self.metrics:
-            logs[m.name] = float(m(Yv, view))
-        return logs
-
     def evaluate(self, X, y, batch_size: int = 1024, *, return_dict: bool = True):
-        """Loss and metrics on (X, y) in inference mode."""
+        """Loss and metrics on (X, y) in inference mode (the engine computes
+        both in one pass over the batches)."""
         self._require_compiled("evaluate")
         X = self._inputs(X)
         Y = self._targets(y, len(X))
         batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
-        logs = self._evaluate_prepared(X, Y, batch_size)
+        metric_cores = [m.core(self.dtype, self.loss) for m in self.metrics]
+        loss, values = self._core_mod.evaluate(self._core, self.loss.core(self.dtype), X, Y, batch_size,
+                                               metric_cores)
+        logs = {"loss": float(loss), **{m.name: float(v) for m, v in zip(self.metrics, values)}}
         return logs if return_dict else [logs["loss"]] + [logs[m.name] for m in self.metrics]
-
-    def _predict_raw(self, X, batch_size=1024):
-        return self._core_mod.predict(self._core, X, batch_size)
 
     def predict(self, X, batch_size: int = 1024) -> np.ndarray:
         """The model's raw outputs (logits for a cross-entropy-from-logits model)."""
@@ -412,8 +493,7 @@ class Sequential:
         _core.save(core, os.fspath(path), metadata=md, optimizer=opt_core)
 
     def _compile_config(self):
-        cfg = {"name": self.name, "seed": self.seed,
-               "layer_names": [layer.name for layer in self.layers]}
+        cfg = {"name": self.name, "seed": self.seed}
         if self.loss is not None:
             cfg["loss"] = {"name": self.loss.name, "config": self.loss.get_config()}
         if self.optimizer is not None:
@@ -459,27 +539,28 @@ def load(path, *, dtype=None, compile: bool = True) -> Sequential:
     if dtype is not None:
         dtype = _checks.resolve_dtype(dtype).name
     core, md, opt_state = _core.load(os.fspath(path), dtype)
-    from .layers import from_config
     arch = json.loads(md["architecture"])
     py = json.loads(md[_PY_KEY]) if _PY_KEY in md else {}
-    layers = [from_config(c) for c in arch["layers"]]
+    layers = [_layers.from_config(c) for c in arch["layers"]]
+    # Files of entrena 0.1 kept the layers' names in the Python settings.
     for layer, name in zip(layers, py.get("layer_names", [])):
-        layer.name = name
+        if layer.name is None:
+            layer.name = name
     model = Sequential(layers, dtype=md.get("dtype", "float32") if dtype is None else dtype,
                        seed=py.get("seed", 0), name=py.get("name"))
     if core.num_layers != len(layers):
         raise ValueError(f"{path}: the architecture lists {len(layers)} layers, the engine built {core.num_layers}")
     model._core = core
+    _checks.register_model(core, model)
     model.metadata = {k: v for k, v in md.items()
                       if k not in _core.RESERVED_METADATA_KEYS and k != _PY_KEY}
     if compile and "loss" in py:
-        from . import losses, optimizers
-        loss = losses.get(py["loss"]["name"])
+        loss = _losses.get(py["loss"]["name"])
         loss = type(loss)(**py["loss"]["config"])
         opt = None
         if "optimizer" in py:
             o = py["optimizer"]
-            opt = type(optimizers.get(o["name"]))(**o["config"])
+            opt = type(_optimizers.get(o["name"]))(**o["config"])
             if opt_state is not None and "optimizer_state" in md:
                 info = json.loads(md["optimizer_state"])
                 if info.get("name") == opt.name:

@@ -1,7 +1,9 @@
-"""Optimizers. Each is a thin Python object over a C++ optimizer that
-updates the model's flat parameter buffer in one fused loop. Constructor
-arguments use PyTorch's names and defaults (torch.optim), and the updates
-follow PyTorch's formulas, so trajectories can be compared with it.
+"""Optimizers. A Python optimizer declares the engine optimizer it stands
+for (its name) and its arguments; the engine makes it (C++) and checks the
+arguments when the optimizer is created. It updates the model's flat
+parameter buffer in one fused loop per parameter group. Argument names,
+defaults and formulas are PyTorch's (torch.optim), so trajectories can be
+compared with it.
 
 Keras style: ``model.compile(optimizer=Adam(lr=1e-3))`` or ``optimizer="adam"``.
 PyTorch style: ``opt = Adam(model.parameters(), lr=1e-3)``, then ``opt.step()``.
@@ -11,26 +13,25 @@ L2 norm, as torch.nn.utils.clip_grad_norm_) and ``clip_value`` (clamp it to
 [-clip_value, clip_value], as clip_grad_value_), applied before each update.
 ``state_dict()`` / ``load_state_dict()`` save and restore the optimizer
 exactly (hyper-parameters, step count, state buffers).
+
+Weight decay can be switched off per parameter tensor (biases and
+normalization parameters, typically), the way PyTorch and Keras users do
+it: parameter groups ``AdamW([{"params": decay}, {"params": no_decay,
+"weight_decay": 0.0}])``, or ``opt.exclude_from_weight_decay(var_names=["b"])``.
+The setting is the model's (``model.set_param_options``), saved with it.
 """
 from __future__ import annotations
 
+import json
 import numbers
 
 import numpy as np
 
-from . import _checks
+from . import _checks, _core
+from .layers import to_json
 
-
-def _check_bool(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected True or False, got {type(value).__name__} {value!r}")
-    return bool(value)
-
-
-def _check_clip(value, name: str):
-    if value is None:
-        return None
-    return _checks.check_float(value, name, minimum=0.0, open_min=True)
+#: Python class of each engine optimizer name.
+_CLASSES: dict = {}
 
 
 def _hyper(name: str, doc: str = ""):
@@ -39,35 +40,113 @@ def _hyper(name: str, doc: str = ""):
     return property(lambda self: self._config[name], doc=doc or f"The {name} hyper-parameter.")
 
 
+def _check_clip(value, name: str):
+    if value is None:
+        return None
+    return _checks.check_float(value, name, minimum=0.0, open_min=True)
+
+
 class Optimizer:
-    """Base class. Subclasses set ``name``, store their hyper-parameters in
-    ``self._config`` and implement ``_make_core`` and ``get_config``
-    (constructor arguments, lr included)."""
+    """Base class. Subclasses declare ``name`` (the engine's) and pass their
+    hyper-parameters to ``__init__``."""
 
     name = "optimizer"
 
-    def __init__(self, params=None, lr: float = 0.01, *, clip_norm=None, clip_value=None):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _CLASSES.setdefault(cls.name, cls)
+
+    def __init__(self, params=None, lr: float = 0.01, *, clip_norm=None, clip_value=None, **hyper):
         # SGD(0.1) and SGD(lr=0.1) both mean a learning rate; SGD(model.parameters(), ...)
         # binds the optimizer to that model for the step API.
         if isinstance(params, numbers.Real) and not isinstance(params, bool):
             params, lr = None, params
-        self._lr = _checks.check_float(lr, "lr", minimum=0.0)
-        self._clip_norm = _check_clip(clip_norm, "clip_norm")
-        self._clip_value = _check_clip(clip_value, "clip_value")
-        self._config = {}
+        for key, value in {"lr": lr, **hyper}.items():
+            if value is None:
+                raise TypeError(f"{key}: expected a value, got None")
+        options = {"lr": lr, **hyper, "clip_norm": _check_clip(clip_norm, "clip_norm"),
+                   "clip_value": _check_clip(clip_value, "clip_value")}
+        _, config = _core.optimizer_config(self.name, to_json(options))
+        config = json.loads(config)
+        self._lr = config.pop("lr")
+        self._clip_norm = config.pop("clip_norm")
+        self._clip_value = config.pop("clip_value")
+        if "betas" in config:
+            config["betas"] = tuple(config["betas"])
+        self._config = config
         self._core = None
         self._dtype = None
         self._model = None
         self._pending = None  # (steps, {name: array}) from load_state_dict, for the next core
+        self._exclude = []    # names or patterns excluded from weight decay (Keras style)
         if params is not None:
-            model = getattr(params, "model", None)
-            if model is None:
-                raise TypeError("params: expected model.parameters(), got "
-                                f"{type(params).__name__}")
-            self._model = model
+            self._bind_params(params)
 
-    def _make_core(self, mod):
-        raise NotImplementedError
+    # -- binding to a model
+    def _bind_params(self, params):
+        """model.parameters(), a list of its parameter views, or PyTorch-style
+        parameter groups [{"params": [...], "weight_decay": ...}, ...]."""
+        groups = list(params) if isinstance(params, (list, tuple)) else None
+        if groups and all(isinstance(g, dict) for g in groups):
+            model = self._group_model(groups)
+            wd = self._config.get("weight_decay", 0.0)
+            for i, g in enumerate(groups):
+                extra = sorted(set(g) - {"params", "weight_decay"})
+                if extra:
+                    raise ValueError(f"params[{i}]: entrena's parameter groups take 'params' and "
+                                     f"'weight_decay' (on or off); got {', '.join(map(repr, extra))}")
+                gwd = g.get("weight_decay", wd)
+                if gwd not in (0, 0.0, wd):
+                    raise ValueError(f"params[{i}]['weight_decay']: expected 0 (no weight decay) or the "
+                                     f"optimizer's weight_decay ({wd}), got {gwd!r}")
+                names = model._names_of(g["params"], f"params[{i}]['params']")
+                model.set_param_options(names, weight_decay=gwd != 0 or wd == 0)
+            self._set_model(model)
+            return
+        model = getattr(params, "model", None)
+        if model is None and groups:
+            model = _checks.model_of(groups[0])
+            if model is not None:
+                model._names_of(groups, "params")
+        if model is None:
+            raise TypeError("params: expected model.parameters() or parameter groups, got "
+                            f"{type(params).__name__}")
+        self._set_model(model)
+
+    @staticmethod
+    def _group_model(groups):
+        for g in groups:
+            if "params" not in g:
+                raise ValueError("params: every parameter group needs a 'params' list")
+            for p in g["params"]:
+                m = _checks.model_of(p)
+                if m is not None:
+                    return m
+        raise TypeError("params: expected views of a model's parameters (model.parameters())")
+
+    def _set_model(self, model):
+        if self._model is not None and self._model is not model:
+            raise ValueError("optimizer: it is bound to another model's parameters")
+        self._model = model
+        if self._exclude and model.built:
+            model.set_param_options(self._exclude, weight_decay=False)
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
+        """Keras' API: no weight decay for the given parameters (views of the
+        model's parameters) or names (a tensor's name in its layer, e.g. "b",
+        a full name "dense_0.b", or a pattern "*.b"). Applied to the model
+        the optimizer serves (its parameter options, saved with it)."""
+        names = list(var_names or [])
+        if var_list is not None:
+            if self._model is None:
+                raise RuntimeError("exclude_from_weight_decay: var_list needs an optimizer bound to a model")
+            names += self._model._names_of(var_list, "var_list")
+        for n in names:
+            if not isinstance(n, str):
+                raise TypeError(f"var_names: expected strings, got {type(n).__name__}")
+        self._exclude += names
+        if self._model is not None and self._model.built:
+            self._model.set_param_options(names, weight_decay=False)
 
     def get_config(self) -> dict:
         return {"lr": self.lr, **self._config, "clip_norm": self._clip_norm,
@@ -78,10 +157,9 @@ class Optimizer:
         """The C++ optimizer for this dtype (created once; its state persists)."""
         dt = _checks.resolve_dtype(dtype)
         if self._core is None:
-            core = self._make_core(_checks.core_module(dt))
-            core.lr = self._lr
-            core.clip_norm = self._clip_norm or 0.0
-            core.clip_value = self._clip_value or 0.0
+            options = {"lr": self._lr, **self._config, "clip_norm": self._clip_norm,
+                       "clip_value": self._clip_value}
+            core = _checks.core_module(dt).make_optimizer(self.name, to_json(options))
             if self._pending is not None:
                 steps, arrays = self._pending
                 if arrays:
@@ -138,7 +216,8 @@ class Optimizer:
 
     def step(self) -> None:
         """One update of the bound model's parameters from its gradients
-        (clipped in place first when clip_norm / clip_value are set)."""
+        (clipped in place first when clip_norm / clip_value are set), each
+        parameter with its options (weight decay on or off)."""
         if self._model is None:
             raise RuntimeError(f"{self.name}.step: no model; create the optimizer with "
                                "model.parameters() or compile the model with it")
@@ -201,7 +280,7 @@ class Optimizer:
         if not isinstance(state, dict):
             raise TypeError(f"state_dict['state']: expected a dict of arrays, got "
                             f"{type(state).__name__}")
-        probe = fresh._make_core(_checks.core_module(np.float64))
+        probe = fresh.core(np.float64)
         probe.init_state(1)
         want = sorted(probe.state())
         if state and sorted(state) != want:
@@ -241,26 +320,9 @@ class SGD(Optimizer):
     def __init__(self, params=None, lr: float = 0.01, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
                  clip_norm=None, clip_value=None):
-        super().__init__(params, lr, clip_norm=clip_norm, clip_value=clip_value)
-        momentum = _checks.check_float(momentum, "momentum", minimum=0.0)
-        dampening = _checks.check_float(dampening, "dampening", minimum=0.0, maximum=1.0)
-        weight_decay = _checks.check_float(weight_decay, "weight_decay", minimum=0.0)
-        nesterov = _check_bool(nesterov, "nesterov")
-        if nesterov and (momentum <= 0.0 or dampening != 0.0):
-            raise ValueError("nesterov: Nesterov momentum needs momentum > 0 and dampening = 0, "
-                             f"got momentum={momentum}, dampening={dampening}")
-        self._config = {"momentum": momentum, "dampening": dampening,
-                        "weight_decay": weight_decay, "nesterov": nesterov}
-
-    def _make_core(self, mod):
-        return mod.SGD(lr=self._lr, **self._config)
-
-
-def _check_betas(betas):
-    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
-        raise TypeError(f"betas: expected a pair (beta1, beta2), got {betas!r}")
-    return tuple(_checks.check_float(b, f"betas[{i}]", minimum=0.0, maximum=1.0, open_max=True)
-                 for i, b in enumerate(betas))
+        super().__init__(params, lr, momentum=momentum, dampening=dampening,
+                         weight_decay=weight_decay, nesterov=nesterov, clip_norm=clip_norm,
+                         clip_value=clip_value)
 
 
 class Adam(Optimizer):
@@ -281,17 +343,10 @@ class Adam(Optimizer):
     def __init__(self, params=None, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *, clip_norm=None,
                  clip_value=None):
-        super().__init__(params, lr, clip_norm=clip_norm, clip_value=clip_value)
-        self._config = {
-            "betas": _check_betas(betas),
-            "eps": _checks.check_float(eps, "eps", minimum=0.0, open_min=True),
-            "weight_decay": _checks.check_float(weight_decay, "weight_decay", minimum=0.0),
-            "amsgrad": _check_bool(amsgrad, "amsgrad"),
-        }
-
-    def _make_core(self, mod):
-        cls = mod.AdamW if self.name == "adamw" else mod.Adam
-        return cls(lr=self._lr, **self._config)
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+            raise TypeError(f"betas: expected a pair (beta1, beta2), got {betas!r}")
+        super().__init__(params, lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, clip_norm=clip_norm, clip_value=clip_value)
 
 
 class AdamW(Adam):
@@ -328,17 +383,9 @@ class RMSprop(Optimizer):
     def __init__(self, params=None, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
                  clip_norm=None, clip_value=None):
-        super().__init__(params, lr, clip_norm=clip_norm, clip_value=clip_value)
-        self._config = {
-            "alpha": _checks.check_float(alpha, "alpha", minimum=0.0, maximum=1.0),
-            "eps": _checks.check_float(eps, "eps", minimum=0.0, open_min=True),
-            "weight_decay": _checks.check_float(weight_decay, "weight_decay", minimum=0.0),
-            "momentum": _checks.check_float(momentum, "momentum", minimum=0.0),
-            "centered": _check_bool(centered, "centered"),
-        }
-
-    def _make_core(self, mod):
-        return mod.RMSprop(lr=self._lr, **self._config)
+        super().__init__(params, lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                         momentum=momentum, centered=centered, clip_norm=clip_norm,
+                         clip_value=clip_value)
 
 
 class Adagrad(Optimizer):
@@ -358,37 +405,27 @@ class Adagrad(Optimizer):
     def __init__(self, params=None, lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
                  eps: float = 1e-10, *, clip_norm=None, clip_value=None):
-        super().__init__(params, lr, clip_norm=clip_norm, clip_value=clip_value)
-        self._config = {
-            "lr_decay": _checks.check_float(lr_decay, "lr_decay", minimum=0.0),
-            "weight_decay": _checks.check_float(weight_decay, "weight_decay", minimum=0.0),
-            "initial_accumulator_value": _checks.check_float(
-                initial_accumulator_value, "initial_accumulator_value", minimum=0.0),
-            "eps": _checks.check_float(eps, "eps", minimum=0.0, open_min=True),
-        }
-
-    def _make_core(self, mod):
-        return mod.Adagrad(lr=self._lr, **self._config)
-
-
-_REGISTRY = {
-    "sgd": SGD,
-    "momentum": lambda: SGD(momentum=0.9),
-    "adam": Adam,
-    "adamw": AdamW,
-    "rmsprop": RMSprop,
-    "adagrad": Adagrad,
-}
+        super().__init__(params, lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                         initial_accumulator_value=initial_accumulator_value, eps=eps,
+                         clip_norm=clip_norm, clip_value=clip_value)
 
 
 def get(identifier) -> Optimizer:
-    """An Optimizer from an instance or a name (with default arguments):
-    "sgd", "momentum" (SGD with momentum 0.9), "adam", "adamw", "rmsprop", "adagrad"."""
+    """An Optimizer from an instance or a name with default arguments (engine
+    names and aliases: "sgd", "momentum" (SGD with momentum 0.9), "adam",
+    "adamw", "rmsprop", "adagrad")."""
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
+        names, aliases = _core.names("optimizer")
         key = identifier.lower()
-        if key in _REGISTRY:
-            return _REGISTRY[key]()
-        raise ValueError(f"optimizer: expected one of {sorted(_REGISTRY)}, got {identifier!r}")
+        canonical = next((n for n in names if n == key), aliases.get(key))
+        if canonical is None:
+            raise ValueError(f"optimizer: expected one of {', '.join(names + sorted(aliases))}; "
+                             f"got {identifier!r}")
+        options = json.loads(_core.optimizer_config(identifier, "{}")[1])
+        cls = _CLASSES[canonical]
+        defaults = cls()
+        changed = {k: v for k, v in options.items() if k in defaults._config and v != defaults._config[k]}
+        return cls(**changed) if changed else defaults
     raise TypeError(f"optimizer: expected an Optimizer or a name, got {type(identifier).__name__}")

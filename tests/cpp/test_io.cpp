@@ -57,6 +57,13 @@ std::vector<T> outputs(Sequential<T>& m) {
   return y;
 }
 
+std::vector<float> outputs3(Sequential<float>& m) {
+  std::vector<float> x(5 * 3), y(5 * 2);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i) - 4.0f;
+  predict<float>(m, x.data(), 5, y.data());
+  return y;
+}
+
 std::size_t temp_files_in(const fs::path& dir) {
   std::size_t n = 0;
   for (const auto& e : fs::directory_iterator(dir))
@@ -93,6 +100,30 @@ void round_trip() {
   CHECK(l.file_dtype == dtype_of<T>());
 }
 
+TEST(buffers_and_parameter_options_round_trip) {
+  Sequential<float> m(8);
+  m.add(make_layer<float>(Json::parse(R"({"type": "Normalization"})")));
+  m.add(make_layer<float>(Json::parse(R"({"type": "Dense", "units": 2, "name": "out"})")));
+  m.build({3});
+  const float X[] = {1, 2, 3, 3, 4, 9};
+  dynamic_cast<Normalization<float>&>(m.layer(0)).adapt(X, 2);
+  CHECK_EQ(m.buffers()[0], 2.0f);  // mean of the first feature
+  CHECK_EQ(m.buffers()[5], 9.0f);  // variance of the third
+  m.set_param_options(1, ParamOptions{false});
+  const std::string p = path_of("buffers.safetensors");
+  save(m, p);
+  const SafetensorsFile f = read_safetensors(p);
+  CHECK(f.find("layers.0.mean") != nullptr);
+  CHECK(f.find("layers.0.variance") != nullptr);
+  CHECK(Json::parse(f.metadata.at("param_options")) == Json::parse(R"({"layers.1.b": {"weight_decay": false}})"));
+  LoadedModel<float> l = load<float>(p);
+  CHECK(std::memcmp(l.model->buffers(), m.buffers(), 6 * sizeof(float)) == 0);
+  CHECK(!l.model->param_options(1).weight_decay);
+  CHECK(l.model->param_options(0).weight_decay);
+  CHECK_EQ(l.model->layer(1).name(), std::string("out"));
+  CHECK(outputs3(*l.model) == outputs3(m));
+}
+
 TEST(round_trip_float32) { round_trip<float>(); }
 TEST(round_trip_float64) { round_trip<double>(); }
 
@@ -124,7 +155,7 @@ TEST(optimizer_state_round_trip) {
   auto m = model<float>(3);
   const float X[] = {1, 2, 3, 4, 4, 3, 2, 1};
   const float Y[] = {0, 2};
-  SoftmaxCrossEntropy<float> loss;
+  CategoricalCrossentropy<float> loss;
   Adam<float> opt(0.01);
   for (int i = 0; i < 3; ++i) train_epoch<float>(*m, loss, opt, X, Y, 2, 1, 2, false, false);
   const OptimizerState<float> st = optimizer_state(opt);

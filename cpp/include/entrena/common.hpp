@@ -63,8 +63,22 @@ std::string cat(const Args&... args) {
 }
 
 std::string shape_str(const std::vector<index_t>& shape);
+// The shape of a batch of samples of this shape: "(n, 3, 4)", "(n,)".
+std::string batch_shape_str(const std::vector<index_t>& sample_shape);
 
-// A 64-byte-aligned, zero-initialised array of T that owns its memory.
+// Sizes computed from user input (layer sizes, shapes, batch sizes, shapes
+// in files) are checked before anything is allocated: a tensor, a sample or
+// a batch holds at most kMaxElements elements.
+constexpr index_t kMaxElements = index_t(1) << 40;
+// a * b, a + b, or the product of a shape's sizes; ValueError naming `what`
+// when a size is negative or the result exceeds kMaxElements.
+index_t checked_mul(index_t a, index_t b, const char* what);
+index_t checked_add(index_t a, index_t b, const std::string& what);
+index_t checked_shape_size(const std::vector<index_t>& shape, const std::string& what);
+
+// A 64-byte-aligned array of T that owns its memory. Elements that come
+// into existence (by growing) are zero; existing contents are kept when the
+// storage is reallocated, as std::vector does. Sizes are element counts.
 template <class T>
 class AlignedBuffer {
  public:
@@ -75,28 +89,17 @@ class AlignedBuffer {
   AlignedBuffer(AlignedBuffer&&) noexcept = default;
   AlignedBuffer& operator=(AlignedBuffer&&) noexcept = default;
 
-  // Resizes to n elements (contents are zeroed when the storage changes).
+  // Sets the size to n, keeping the first min(size, n) elements; new
+  // elements are zero. Storage only grows (a smaller n keeps it).
   void resize(index_t n) {
-    if (n == size_) return;
-    if (n > capacity_) {
-      std::size_t bytes = (static_cast<std::size_t>(n) * sizeof(T) + 63) / 64 * 64;
-      void* p = std::aligned_alloc(64, bytes);
-      if (!p) throw std::bad_alloc();
-      std::memset(p, 0, bytes);
-      ptr_.reset(static_cast<T*>(p));
-      capacity_ = n;
-    }
+    if (n < 0) throw std::length_error(cat("AlignedBuffer: negative size ", n));
+    if (n > capacity_) grow(n);
+    if (n > size_) std::memset(ptr_.get() + size_, 0, static_cast<std::size_t>(n - size_) * sizeof(T));
     size_ = n;
   }
-  // Grows (never shrinks) the storage to hold at least n elements.
+  // Makes the size at least n (keeping the contents); never shrinks.
   void reserve_at_least(index_t n) {
-    if (n > capacity_) {
-      index_t keep = size_;
-      resize(n);
-      size_ = keep > n ? keep : n;
-    } else if (n > size_) {
-      size_ = n;
-    }
+    if (n > size_) resize(n);
   }
   void zero() {
     if (size_) std::memset(ptr_.get(), 0, static_cast<std::size_t>(size_) * sizeof(T));
@@ -111,6 +114,17 @@ class AlignedBuffer {
   struct Free {
     void operator()(T* p) const { std::free(p); }
   };
+  // New storage for n elements (n > capacity_) holding the current contents.
+  void grow(index_t n) {
+    constexpr std::size_t kMax = (SIZE_MAX - 63) / sizeof(T);
+    if (static_cast<std::uint64_t>(n) > kMax) throw std::bad_alloc();
+    const std::size_t bytes = (static_cast<std::size_t>(n) * sizeof(T) + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, bytes);
+    if (!p) throw std::bad_alloc();
+    if (size_) std::memcpy(p, ptr_.get(), static_cast<std::size_t>(size_) * sizeof(T));
+    ptr_.reset(static_cast<T*>(p));
+    capacity_ = n;
+  }
   std::unique_ptr<T, Free> ptr_;
   index_t size_ = 0;
   index_t capacity_ = 0;

@@ -110,7 +110,7 @@ void huber_backward(const T* pred, const T* target, T* grad, index_t n, T delta,
 
 // -------------------------------------------------------- classification
 template <class T>
-T bce_forward(const T* prob, const T* target, index_t n, Reduction red) {
+T binary_crossentropy_forward(const T* prob, const T* target, index_t n, Reduction red) {
   return reduce_elementwise(prob, target, n, red, [](T p, T t) {
     // log(1 - p) as log1p(-p): exact for small p. Both logs clamped at -100.
     const T lp = clamp_log(std::log(p));
@@ -119,20 +119,20 @@ T bce_forward(const T* prob, const T* target, index_t n, Reduction red) {
   });
 }
 template <class T>
-void bce_backward(const T* prob, const T* target, T* grad, index_t n, Reduction red) {
+void binary_crossentropy_backward(const T* prob, const T* target, T* grad, index_t n, Reduction red) {
   grad_elementwise(prob, target, grad, n, red, [](T p, T t) {
     return (p - t) / std::fmax((T(1) - p) * p, T(1e-12));
   });
 }
 
 template <class T>
-T bce_with_logits_forward(const T* logits, const T* target, index_t n, Reduction red) {
+T binary_crossentropy_with_logits_forward(const T* logits, const T* target, index_t n, Reduction red) {
   return reduce_elementwise(logits, target, n, red, [](T z, T t) {
     return std::fmax(z, T(0)) - z * t + std::log1p(std::exp(-std::fabs(z)));
   });
 }
 template <class T>
-void bce_with_logits_backward(const T* logits, const T* target, T* grad, index_t n,
+void binary_crossentropy_with_logits_backward(const T* logits, const T* target, T* grad, index_t n,
                               Reduction red) {
   grad_elementwise(logits, target, grad, n, red, [](T z, T t) { return sigmoid(z) - t; });
 }
@@ -149,7 +149,7 @@ void hinge_backward(const T* pred, const T* target, T* grad, index_t n, Reductio
 }
 
 template <class T>
-T cross_entropy_forward(const T* logits, const T* target, index_t rows, index_t c,
+T categorical_crossentropy_forward(const T* logits, const T* target, index_t rows, index_t c,
                         index_t target_width, T label_smoothing, Reduction red) {
   const T eps = label_smoothing, uniform = label_smoothing / static_cast<T>(c);
   double total = 0.0;
@@ -180,7 +180,7 @@ T cross_entropy_forward(const T* logits, const T* target, index_t rows, index_t 
 }
 
 template <class T>
-void cross_entropy_backward(const T* logits, const T* target, T* grad, index_t rows, index_t c,
+void categorical_crossentropy_backward(const T* logits, const T* target, T* grad, index_t rows, index_t c,
                             index_t target_width, T label_smoothing, Reduction red) {
   const T s = grad_scale<T>(red, rows);
   const T eps = label_smoothing, uniform = label_smoothing / static_cast<T>(c);
@@ -208,7 +208,7 @@ void cross_entropy_backward(const T* logits, const T* target, T* grad, index_t r
 }
 
 template <class T>
-T multi_margin_forward(const T* scores, const T* labels, index_t rows, index_t c, T margin,
+T multiclass_hinge_forward(const T* scores, const T* labels, index_t rows, index_t c, T margin,
                        Reduction red) {
   double total = 0.0;
   for (index_t i = 0; i < rows; ++i) {
@@ -224,7 +224,7 @@ T multi_margin_forward(const T* scores, const T* labels, index_t rows, index_t c
 }
 
 template <class T>
-void multi_margin_backward(const T* scores, const T* labels, T* grad, index_t rows, index_t c,
+void multiclass_hinge_backward(const T* scores, const T* labels, T* grad, index_t rows, index_t c,
                            T margin, Reduction red) {
   const T s = grad_scale<T>(red, rows) / static_cast<T>(c);
   const int nt = threads_for(static_cast<double>(rows) * static_cast<double>(c) * 4);
@@ -243,20 +243,6 @@ void multi_margin_backward(const T* scores, const T* labels, T* grad, index_t ro
   }
 }
 
-// ------------------------------------------------------- earlier interface
-template <class T>
-T softmax_cross_entropy_forward(const T* logits, const T* labels, index_t n, index_t c) {
-  return cross_entropy_forward(logits, labels, n, c, index_t(1), T(0), Reduction::Mean);
-}
-
-template <class T>
-void softmax_cross_entropy_backward(const T* logits, const T* labels, T* grad, index_t n,
-                                    index_t c, T scale) {
-  cross_entropy_backward(logits, labels, grad, n, c, index_t(1), T(0), Reduction::Sum);
-  if (scale != T(1))
-    for (index_t k = 0; k < n * c; ++k) grad[k] *= scale;
-}
-
 #define ENTRENA_INSTANTIATE(T)                                                                  \
   template T mse_forward<T>(const T*, const T*, index_t, Reduction);                            \
   template void mse_backward<T>(const T*, const T*, T*, index_t, Reduction);                    \
@@ -266,21 +252,19 @@ void softmax_cross_entropy_backward(const T* logits, const T* labels, T* grad, i
   template void mae_backward<T>(const T*, const T*, T*, index_t, Reduction);                    \
   template T huber_forward<T>(const T*, const T*, index_t, T, Reduction);                       \
   template void huber_backward<T>(const T*, const T*, T*, index_t, T, Reduction);               \
-  template T bce_forward<T>(const T*, const T*, index_t, Reduction);                            \
-  template void bce_backward<T>(const T*, const T*, T*, index_t, Reduction);                    \
-  template T bce_with_logits_forward<T>(const T*, const T*, index_t, Reduction);                \
-  template void bce_with_logits_backward<T>(const T*, const T*, T*, index_t, Reduction);        \
+  template T binary_crossentropy_forward<T>(const T*, const T*, index_t, Reduction);                            \
+  template void binary_crossentropy_backward<T>(const T*, const T*, T*, index_t, Reduction);                    \
+  template T binary_crossentropy_with_logits_forward<T>(const T*, const T*, index_t, Reduction);                \
+  template void binary_crossentropy_with_logits_backward<T>(const T*, const T*, T*, index_t, Reduction);        \
   template T hinge_forward<T>(const T*, const T*, index_t, Reduction);                          \
   template void hinge_backward<T>(const T*, const T*, T*, index_t, Reduction);                  \
-  template T cross_entropy_forward<T>(const T*, const T*, index_t, index_t, index_t, T,         \
+  template T categorical_crossentropy_forward<T>(const T*, const T*, index_t, index_t, index_t, T,         \
                                       Reduction);                                               \
-  template void cross_entropy_backward<T>(const T*, const T*, T*, index_t, index_t, index_t, T, \
+  template void categorical_crossentropy_backward<T>(const T*, const T*, T*, index_t, index_t, index_t, T, \
                                           Reduction);                                           \
-  template T multi_margin_forward<T>(const T*, const T*, index_t, index_t, T, Reduction);        \
-  template void multi_margin_backward<T>(const T*, const T*, T*, index_t, index_t, T,           \
-                                         Reduction);                                            \
-  template T softmax_cross_entropy_forward<T>(const T*, const T*, index_t, index_t);            \
-  template void softmax_cross_entropy_backward<T>(const T*, const T*, T*, index_t, index_t, T);
+  template T multiclass_hinge_forward<T>(const T*, const T*, index_t, index_t, T, Reduction);        \
+  template void multiclass_hinge_backward<T>(const T*, const T*, T*, index_t, index_t, T,           \
+                                         Reduction);
 ENTRENA_INSTANTIATE(float)
 ENTRENA_INSTANTIATE(double)
 #undef ENTRENA_INSTANTIATE

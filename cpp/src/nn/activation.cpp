@@ -6,42 +6,38 @@
 
 namespace entrena {
 
-// -------------------------------------------------------------- Activation
 namespace {
-struct NamedActivation {
-  const char* name;
-  Activation act;
-};
-// Canonical names first; aliases after.
-constexpr NamedActivation kNames[] = {
-    {"identity", Activation::Identity},   {"sigmoid", Activation::Sigmoid},
-    {"tanh", Activation::Tanh},           {"relu", Activation::ReLU},
-    {"leaky_relu", Activation::LeakyReLU}, {"elu", Activation::ELU},
-    {"gelu", Activation::GELU},           {"gelu_tanh", Activation::GELUTanh},
-    {"silu", Activation::SiLU},           {"softplus", Activation::Softplus},
-    {"softmax", Activation::Softmax},     {"log_softmax", Activation::LogSoftmax},
-    {"linear", Activation::Identity},     {"swish", Activation::SiLU},
-};
-constexpr int kCanonical = 12;
+// In the order of the Activation enum.
+const Activation kOrder[] = {
+    Activation::ReLU, Activation::Identity, Activation::Sigmoid,  Activation::Tanh,
+    Activation::LeakyReLU, Activation::ELU, Activation::GELU,     Activation::GELUTanh,
+    Activation::SiLU,  Activation::Softplus, Activation::Softmax, Activation::LogSoftmax};
+const char* const kOrderNames[] = {"relu", "identity", "sigmoid",  "tanh",    "leaky_relu", "elu",
+                                   "gelu", "gelu_tanh", "silu",    "softplus", "softmax", "log_softmax"};
 }  // namespace
 
-Activation activation_from_name(const std::string& name) {
-  for (const auto& na : kNames)
-    if (name == na.name) return na.act;
-  std::string all;
-  for (int i = 0; i < kCanonical; ++i) all += (i ? ", " : "") + std::string(kNames[i].name);
-  throw ValueError(cat("activation: expected one of ", all, "; got '", name, "'"));
+const NameTable& activation_names() {
+  static const NameTable t("activation",
+                           {"identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "gelu_tanh",
+                            "silu", "softplus", "softmax", "log_softmax"},
+                           {{"linear", "identity"}, {"swish", "silu"}});
+  return t;
+}
+
+Activation activation_from_name(const std::string& name, const std::string& arg) {
+  const std::string c = activation_names().canonical(name, arg);
+  for (std::size_t i = 0; i < std::size(kOrder); ++i)
+    if (c == kOrderNames[i]) return kOrder[i];
+  throw ValueError(cat(arg, ": unknown activation '", name, "'"));
 }
 
 std::string activation_name(Activation a) {
-  for (int i = 0; i < kCanonical; ++i)
-    if (kNames[i].act == a) return kNames[i].name;
+  for (std::size_t i = 0; i < std::size(kOrder); ++i)
+    if (kOrder[i] == a) return kOrderNames[i];
   return "?";
 }
 
-bool activation_has_alpha(Activation a) {
-  return a == Activation::LeakyReLU || a == Activation::ELU;
-}
+bool activation_has_alpha(Activation a) { return a == Activation::LeakyReLU || a == Activation::ELU; }
 
 double activation_default_alpha(Activation a) {
   switch (a) {
@@ -51,40 +47,18 @@ double activation_default_alpha(Activation a) {
   }
 }
 
-template <class T>
-ActivationLayer<T>::ActivationLayer(Activation act)
-    : act_(act), alpha_(activation_default_alpha(act)) {}
-
-template <class T>
-ActivationLayer<T>::ActivationLayer(Activation act, double alpha) : act_(act), alpha_(alpha) {
-  if (!std::isfinite(alpha))
-    throw ValueError(cat("alpha: expected a finite number, got ", alpha));
+double resolve_alpha(Activation a, double alpha) {
+  if (std::isnan(alpha)) return activation_default_alpha(a);
+  if (!activation_has_alpha(a))
+    throw ValueError(cat("alpha: only leaky_relu and elu take alpha; got alpha = ", alpha, " for '",
+                         activation_name(a), "'"));
+  return check_number("alpha", alpha);
 }
 
 template <class T>
-Json ActivationLayer<T>::config() const {
-  Json j = Json::object({{"type", "Activation"}, {"activation", activation_name(act_)}});
-  if (activation_has_alpha(act_))
-    j = Json::object({{"type", "Activation"}, {"activation", activation_name(act_)}, {"alpha", alpha_}});
-  return j;
-}
-
-template <class T>
-Shape ActivationLayer<T>::build(const Shape& input_shape) {
-  if ((act_ == Activation::Softmax || act_ == Activation::LogSoftmax) &&
-      (input_shape.empty() || input_shape.back() < 1))
-    throw ValueError(cat(activation_name(act_), ": expected inputs of shape (n, ..., features) with "
-                         "features >= 1, got per-sample shape ", shape_str(input_shape)));
-  this->in_shape_ = input_shape;
-  this->out_shape_ = input_shape;
-  return input_shape;
-}
-
-template <class T>
-void ActivationLayer<T>::forward(const T* x, T* y, index_t n, bool, Rng&) {
-  const index_t count = n * shape_size(this->in_shape_);
-  const T alpha = static_cast<T>(alpha_);
-  switch (act_) {
+void activation_forward(Activation a, T alpha, const T* x, T* y, index_t rows, index_t cols) {
+  const index_t count = rows * cols;
+  switch (a) {
     case Activation::Identity: identity_forward(x, y, count); break;
     case Activation::Sigmoid: sigmoid_forward(x, y, count); break;
     case Activation::Tanh: tanh_forward(x, y, count); break;
@@ -95,25 +69,16 @@ void ActivationLayer<T>::forward(const T* x, T* y, index_t n, bool, Rng&) {
     case Activation::GELUTanh: gelu_tanh_forward(x, y, count); break;
     case Activation::SiLU: silu_forward(x, y, count); break;
     case Activation::Softplus: softplus_forward(x, y, count); break;
-    case Activation::Softmax:
-    case Activation::LogSoftmax: {
-      const index_t cols = this->in_shape_.back();
-      const index_t rows = count / cols;
-      if (act_ == Activation::Softmax)
-        softmax_forward(x, y, rows, cols);
-      else
-        log_softmax_forward(x, y, rows, cols);
-      break;
-    }
+    case Activation::Softmax: softmax_forward(x, y, rows, cols); break;
+    case Activation::LogSoftmax: log_softmax_forward(x, y, rows, cols); break;
   }
 }
 
 template <class T>
-void ActivationLayer<T>::backward(const T* x, const T* y, const T* dy, T* dx, index_t n) {
-  if (!dx) return;
-  const index_t count = n * shape_size(this->in_shape_);
-  const T alpha = static_cast<T>(alpha_);
-  switch (act_) {
+void activation_backward(Activation a, T alpha, const T* x, const T* y, const T* dy, T* dx,
+                         index_t rows, index_t cols) {
+  const index_t count = rows * cols;
+  switch (a) {
     case Activation::Identity: identity_backward(dy, dx, count); break;
     case Activation::Sigmoid: sigmoid_backward(y, dy, dx, count); break;
     case Activation::Tanh: tanh_backward(y, dy, dx, count); break;
@@ -124,20 +89,62 @@ void ActivationLayer<T>::backward(const T* x, const T* y, const T* dy, T* dx, in
     case Activation::GELUTanh: gelu_tanh_backward(x, dy, dx, count); break;
     case Activation::SiLU: silu_backward(x, dy, dx, count); break;
     case Activation::Softplus: softplus_backward(x, dy, dx, count); break;
-    case Activation::Softmax:
-    case Activation::LogSoftmax: {
-      const index_t cols = this->in_shape_.back();
-      const index_t rows = count / cols;
-      if (act_ == Activation::Softmax)
-        softmax_backward(y, dy, dx, rows, cols);
-      else
-        log_softmax_backward(y, dy, dx, rows, cols);
-      break;
-    }
+    case Activation::Softmax: softmax_backward(y, dy, dx, rows, cols); break;
+    case Activation::LogSoftmax: log_softmax_backward(y, dy, dx, rows, cols); break;
   }
 }
 
-template class ActivationLayer<float>;
-template class ActivationLayer<double>;
+// ------------------------------------------------------------------ layer
+template <class T>
+ActivationLayer<T>::ActivationLayer(Activation act, double alpha)
+    : act_(act), alpha_(resolve_alpha(act, alpha)) {}
+
+template <class T>
+std::unique_ptr<Layer<T>> ActivationLayer<T>::from_config(Options& o) {
+  const Json* name = o.get("activation");
+  if (!name) throw ValueError("activation: missing (the activation's name, e.g. \"relu\")");
+  if (!name->is_string())
+    throw TypeError(cat("activation: expected an activation name, got ", name->type_name()));
+  const Activation act = activation_from_name(name->as_string());
+  return std::make_unique<ActivationLayer<T>>(act, o.number("alpha", std::nan("")));
+}
+
+template <class T>
+Json ActivationLayer<T>::args() const {
+  Json j = Json::object({{"activation", activation_name(act_)}});
+  if (activation_has_alpha(act_)) j["alpha"] = alpha_;
+  return j;
+}
+
+template <class T>
+Shape ActivationLayer<T>::build(const Shape& input_shape) {
+  if ((act_ == Activation::Softmax || act_ == Activation::LogSoftmax) && input_shape.empty())
+    throw ValueError(cat(activation_name(act_), ": expected inputs of shape (n, ..., features), got "
+                         "per-sample shape ", shape_str(input_shape)));
+  this->in_shape_ = input_shape;
+  this->out_shape_ = input_shape;
+  return input_shape;
+}
+
+template <class T>
+void ActivationLayer<T>::forward(const T* x, T* y, index_t n, bool, Rng&) {
+  const index_t cols = this->in_shape_.empty() ? 1 : this->in_shape_.back();
+  activation_forward<T>(act_, static_cast<T>(alpha_), x, y, rows_of(n, this->in_shape_), cols);
+}
+
+template <class T>
+void ActivationLayer<T>::backward(const T* x, const T* y, const T* dy, T* dx, index_t n) {
+  if (!dx) return;
+  const index_t cols = this->in_shape_.empty() ? 1 : this->in_shape_.back();
+  activation_backward<T>(act_, static_cast<T>(alpha_), x, y, dy, dx, rows_of(n, this->in_shape_), cols);
+}
+
+#define ENTRENA_INSTANTIATE(T)                                                                       \
+  template void activation_forward<T>(Activation, T, const T*, T*, index_t, index_t);                \
+  template void activation_backward<T>(Activation, T, const T*, const T*, const T*, T*, index_t, index_t); \
+  template class ActivationLayer<T>;
+ENTRENA_INSTANTIATE(float)
+ENTRENA_INSTANTIATE(double)
+#undef ENTRENA_INSTANTIATE
 
 }  // namespace entrena

@@ -1,13 +1,16 @@
 #include "entrena/nn/dropout.hpp"
 
-#include <cmath>
+#include <cstring>
 
 namespace entrena {
 
 template <class T>
-Dropout<T>::Dropout(double rate) : rate_(rate) {
-  if (!(rate >= 0.0 && rate < 1.0))
-    throw ValueError(cat("Dropout: rate must be in [0, 1), got ", rate));
+Dropout<T>::Dropout(double rate) : rate_(check_number("rate", rate, 0.0, 1.0, false, true)) {}
+
+template <class T>
+std::unique_ptr<Layer<T>> Dropout<T>::from_config(Options& o) {
+  if (!o.has("rate")) throw ValueError("rate: missing (the fraction of elements to drop)");
+  return std::make_unique<Dropout<T>>(o.number("rate", 0.0));
 }
 
 template <class T>
@@ -20,8 +23,8 @@ Shape Dropout<T>::build(const Shape& input_shape) {
 template <class T>
 void Dropout<T>::forward(const T* x, T* y, index_t n, bool training, Rng& rng) {
   const index_t count = n * shape_size(this->in_shape_);
-  last_training_ = training && rate_ > 0.0;
-  if (!last_training_) {
+  masked_ = training && rate_ > 0.0;
+  if (!masked_) {
     std::memcpy(y, x, static_cast<std::size_t>(count) * sizeof(T));
     return;
   }
@@ -39,7 +42,7 @@ template <class T>
 void Dropout<T>::backward(const T*, const T*, const T* dy, T* dx, index_t n) {
   if (!dx) return;
   const index_t count = n * shape_size(this->in_shape_);
-  if (!last_training_) {
+  if (!masked_) {
     std::memcpy(dx, dy, static_cast<std::size_t>(count) * sizeof(T));
     return;
   }
@@ -48,26 +51,7 @@ void Dropout<T>::backward(const T*, const T*, const T* dy, T* dx, index_t n) {
   for (index_t i = 0; i < count; ++i) dx[i] = dy[i] * m[i];
 }
 
-template <class T>
-Shape Flatten<T>::build(const Shape& input_shape) {
-  this->in_shape_ = input_shape;
-  this->out_shape_ = {shape_size(input_shape)};
-  return this->out_shape_;
-}
-
-template <class T>
-void Flatten<T>::forward(const T* x, T* y, index_t n, bool, Rng&) {
-  std::memcpy(y, x, static_cast<std::size_t>(n * shape_size(this->in_shape_)) * sizeof(T));
-}
-
-template <class T>
-void Flatten<T>::backward(const T*, const T*, const T* dy, T* dx, index_t n) {
-  if (dx) std::memcpy(dx, dy, static_cast<std::size_t>(n * shape_size(this->in_shape_)) * sizeof(T));
-}
-
 template class Dropout<float>;
 template class Dropout<double>;
-template class Flatten<float>;
-template class Flatten<double>;
 
 }  // namespace entrena

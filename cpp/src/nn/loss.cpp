@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+#include "entrena/kernels/activations.hpp"
 #include "entrena/kernels/losses.hpp"
+#include "entrena/nn/options.hpp"
 
 namespace entrena {
 
@@ -37,6 +39,11 @@ void check_class_indices(const T* target, index_t n, index_t c, const char* loss
 }
 }  // namespace
 
+template <class T>
+void Loss<T>::probabilities(const T* out, T* p, index_t rows, index_t width) const {
+  std::memcpy(p, out, static_cast<std::size_t>(rows * width) * sizeof(T));
+}
+
 // ------------------------------------------------------- element-wise base
 template <class T>
 void ElementwiseLoss<T>::check_target(index_t width, index_t target_width) const {
@@ -70,15 +77,18 @@ void ElementwiseLoss<T>::check_target_values(const T* target, index_t n, index_t
 ENTRENA_ELEMENTWISE(MeanSquaredError, mse)
 ENTRENA_ELEMENTWISE(HalfMeanSquaredError, half_mse)
 ENTRENA_ELEMENTWISE(MeanAbsoluteError, mae)
-ENTRENA_ELEMENTWISE(BinaryCrossEntropyWithLogits, bce_with_logits)
+ENTRENA_ELEMENTWISE(BinaryCrossentropyWithLogits, binary_crossentropy_with_logits)
 ENTRENA_ELEMENTWISE(Hinge, hinge)
 #undef ENTRENA_ELEMENTWISE
 
 // ----------------------------------------------------------------- Huber
 template <class T>
-Huber<T>::Huber(double delta, Reduction r) : ElementwiseLoss<T>(r), delta_(delta) {
-  if (!(delta > 0.0) || !std::isfinite(delta))
-    throw ValueError(cat("delta: expected a finite number > 0, got ", delta));
+Huber<T>::Huber(double delta, Reduction r)
+    : ElementwiseLoss<T>(r), delta_(check_number("delta", delta, 0.0, HUGE_VAL, true)) {}
+
+template <class T>
+Json Huber<T>::config() const {
+  return Json::object({{"delta", delta_}, {"reduction", reduction_name(this->red_)}});
 }
 
 template <class T>
@@ -96,7 +106,7 @@ void Huber<T>::backward(const T* pred, const T* target, T* grad, index_t n, inde
 
 // ------------------------------------------------------------------- BCE
 template <class T>
-void BinaryCrossEntropy<T>::check_target_values(const T* target, index_t n, index_t width,
+void BinaryCrossentropy<T>::check_target_values(const T* target, index_t n, index_t width,
                                                 index_t target_width) const {
   this->check_target(width, target_width);
   check_values(target, n * width, width, "binary_crossentropy", "targets in [0, 1]",
@@ -116,28 +126,33 @@ void check_probabilities(const T* p, index_t count, index_t width) {
 }  // namespace
 
 template <class T>
-T BinaryCrossEntropy<T>::forward(const T* pred, const T* target, index_t n, index_t width,
+T BinaryCrossentropy<T>::forward(const T* pred, const T* target, index_t n, index_t width,
                                  index_t tw) {
   this->check_target(width, tw);
   check_probabilities(pred, n * width, width);
-  return bce_forward(pred, target, n * width, this->red_);
+  return binary_crossentropy_forward(pred, target, n * width, this->red_);
 }
 
 template <class T>
-void BinaryCrossEntropy<T>::backward(const T* pred, const T* target, T* grad, index_t n,
+void BinaryCrossentropy<T>::backward(const T* pred, const T* target, T* grad, index_t n,
                                      index_t width, index_t tw) {
   this->check_target(width, tw);
   check_probabilities(pred, n * width, width);
-  bce_backward(pred, target, grad, n * width, this->red_);
+  binary_crossentropy_backward(pred, target, grad, n * width, this->red_);
 }
 
 template <class T>
-void BinaryCrossEntropyWithLogits<T>::check_target_values(const T* target, index_t n,
+void BinaryCrossentropyWithLogits<T>::check_target_values(const T* target, index_t n,
                                                           index_t width,
                                                           index_t target_width) const {
   this->check_target(width, target_width);
   check_values(target, n * width, width, "binary_crossentropy_with_logits", "targets in [0, 1]",
                [](T v) { return v >= T(0) && v <= T(1); });
+}
+
+template <class T>
+void BinaryCrossentropyWithLogits<T>::probabilities(const T* out, T* p, index_t rows, index_t width) const {
+  sigmoid_forward(out, p, rows * width);
 }
 
 template <class T>
@@ -148,16 +163,23 @@ void Hinge<T>::check_target_values(const T* target, index_t n, index_t width,
                [](T v) { return v == T(-1) || v == T(1); });
 }
 
-// ---------------------------------------------------- SoftmaxCrossEntropy
+// ---------------------------------------------------- CategoricalCrossentropy
 template <class T>
-SoftmaxCrossEntropy<T>::SoftmaxCrossEntropy(double label_smoothing, Reduction r)
-    : smoothing_(label_smoothing), red_(r) {
-  if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
-    throw ValueError(cat("label_smoothing: expected a number in [0, 1], got ", label_smoothing));
+CategoricalCrossentropy<T>::CategoricalCrossentropy(double label_smoothing, Reduction r)
+    : smoothing_(check_number("label_smoothing", label_smoothing, 0.0, 1.0)), red_(r) {}
+
+template <class T>
+Json CategoricalCrossentropy<T>::config() const {
+  return Json::object({{"label_smoothing", smoothing_}, {"reduction", reduction_name(red_)}});
 }
 
 template <class T>
-void SoftmaxCrossEntropy<T>::check_target(index_t width, index_t target_width) const {
+void CategoricalCrossentropy<T>::probabilities(const T* out, T* p, index_t rows, index_t width) const {
+  softmax_forward(out, p, rows, width);
+}
+
+template <class T>
+void CategoricalCrossentropy<T>::check_target(index_t width, index_t target_width) const {
   if (target_width != 1 && target_width != width)
     throw ValueError(cat("categorical_crossentropy: expected class-index targets of shape (n,) "
                          "or probability rows of shape (n, ", width, "), got targets of width ",
@@ -165,7 +187,7 @@ void SoftmaxCrossEntropy<T>::check_target(index_t width, index_t target_width) c
 }
 
 template <class T>
-void SoftmaxCrossEntropy<T>::check_target_values(const T* target, index_t n, index_t width,
+void CategoricalCrossentropy<T>::check_target_values(const T* target, index_t n, index_t width,
                                                  index_t target_width) const {
   check_target(width, target_width);
   if (target_width == 1) {
@@ -177,67 +199,71 @@ void SoftmaxCrossEntropy<T>::check_target_values(const T* target, index_t n, ind
 }
 
 template <class T>
-T SoftmaxCrossEntropy<T>::forward(const T* pred, const T* target, index_t n, index_t width,
+T CategoricalCrossentropy<T>::forward(const T* pred, const T* target, index_t n, index_t width,
                                   index_t target_width) {
   check_target(width, target_width);
-  return cross_entropy_forward(pred, target, n, width, target_width, static_cast<T>(smoothing_),
+  return categorical_crossentropy_forward(pred, target, n, width, target_width, static_cast<T>(smoothing_),
                                red_);
 }
 
 template <class T>
-void SoftmaxCrossEntropy<T>::backward(const T* pred, const T* target, T* grad, index_t n,
+void CategoricalCrossentropy<T>::backward(const T* pred, const T* target, T* grad, index_t n,
                                       index_t width, index_t target_width) {
   check_target(width, target_width);
-  cross_entropy_backward(pred, target, grad, n, width, target_width, static_cast<T>(smoothing_),
+  categorical_crossentropy_backward(pred, target, grad, n, width, target_width, static_cast<T>(smoothing_),
                          red_);
 }
 
-// ------------------------------------------------------ MultiMarginHinge
+// ------------------------------------------------------ MulticlassHinge
 template <class T>
-MultiMarginHinge<T>::MultiMarginHinge(double margin, Reduction r) : margin_(margin), red_(r) {
-  if (!(margin > 0.0) || !std::isfinite(margin))
-    throw ValueError(cat("margin: expected a finite number > 0, got ", margin));
+MulticlassHinge<T>::MulticlassHinge(double margin, Reduction r)
+    : margin_(check_number("margin", margin, 0.0, HUGE_VAL, true)), red_(r) {}
+
+template <class T>
+Json MulticlassHinge<T>::config() const {
+  return Json::object({{"margin", margin_}, {"reduction", reduction_name(red_)}});
 }
 
 template <class T>
-void MultiMarginHinge<T>::check_target(index_t width, index_t target_width) const {
+void MulticlassHinge<T>::check_target(index_t width, index_t target_width) const {
   if (target_width != 1)
     throw ValueError(cat("multiclass_hinge: expected class-index targets of shape (n,), got "
                          "targets of width ", target_width, " for ", width, " classes"));
 }
 
 template <class T>
-void MultiMarginHinge<T>::check_target_values(const T* target, index_t n, index_t width,
+void MulticlassHinge<T>::check_target_values(const T* target, index_t n, index_t width,
                                               index_t target_width) const {
   check_target(width, target_width);
   check_class_indices(target, n, width, "multiclass_hinge");
 }
 
 template <class T>
-T MultiMarginHinge<T>::forward(const T* pred, const T* target, index_t n, index_t width,
+T MulticlassHinge<T>::forward(const T* pred, const T* target, index_t n, index_t width,
                                index_t target_width) {
   check_target(width, target_width);
-  return multi_margin_forward(pred, target, n, width, static_cast<T>(margin_), red_);
+  return multiclass_hinge_forward(pred, target, n, width, static_cast<T>(margin_), red_);
 }
 
 template <class T>
-void MultiMarginHinge<T>::backward(const T* pred, const T* target, T* grad, index_t n,
+void MulticlassHinge<T>::backward(const T* pred, const T* target, T* grad, index_t n,
                                    index_t width, index_t target_width) {
   check_target(width, target_width);
-  multi_margin_backward(pred, target, grad, n, width, static_cast<T>(margin_), red_);
+  multiclass_hinge_backward(pred, target, grad, n, width, static_cast<T>(margin_), red_);
 }
 
 #define ENTRENA_INSTANTIATE(T)                     \
+  template class Loss<T>;                          \
   template class ElementwiseLoss<T>;               \
   template class MeanSquaredError<T>;              \
   template class HalfMeanSquaredError<T>;          \
   template class MeanAbsoluteError<T>;             \
   template class Huber<T>;                         \
-  template class BinaryCrossEntropy<T>;            \
-  template class BinaryCrossEntropyWithLogits<T>;  \
+  template class BinaryCrossentropy<T>;            \
+  template class BinaryCrossentropyWithLogits<T>;  \
   template class Hinge<T>;                         \
-  template class SoftmaxCrossEntropy<T>;           \
-  template class MultiMarginHinge<T>;
+  template class CategoricalCrossentropy<T>;           \
+  template class MulticlassHinge<T>;
 ENTRENA_INSTANTIATE(float)
 ENTRENA_INSTANTIATE(double)
 #undef ENTRENA_INSTANTIATE

@@ -1,9 +1,43 @@
 #include "entrena/nn/model.hpp"
 
 #include <algorithm>
+#include <mutex>
+#include <random>
 
 namespace entrena {
 
+// ----------------------------------------------------------- default seeds
+namespace {
+struct SeedSource {
+  std::mutex mu;
+  bool seeded = false;
+  Rng rng{0};
+};
+SeedSource& seed_source() {
+  static SeedSource s;
+  return s;
+}
+}  // namespace
+
+void set_seed(std::uint64_t seed) {
+  SeedSource& s = seed_source();
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.rng.seed_with(seed);
+  s.seeded = true;
+}
+
+std::uint64_t next_seed() {
+  SeedSource& s = seed_source();
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (!s.seeded) {
+    std::random_device rd;
+    s.rng.seed_with((static_cast<std::uint64_t>(rd()) << 32) ^ rd());
+    s.seeded = true;
+  }
+  return s.rng.next_u64() >> 1;  // < 2^63, so that it survives a round trip through Python and JSON
+}
+
+// ------------------------------------------------------------------- model
 template <class T>
 void Sequential<T>::add(std::unique_ptr<Layer<T>> layer) {
   if (built_) throw StateError("Sequential.add: the model is already built; add layers before the first fit or call");
@@ -19,6 +53,11 @@ Layer<T>& Sequential<T>::layer(index_t i) {
 }
 
 template <class T>
+const Layer<T>& Sequential<T>::layer(index_t i) const {
+  return const_cast<Sequential<T>*>(this)->layer(i);
+}
+
+template <class T>
 void Sequential<T>::build(const Shape& input_shape) {
   if (built_) throw StateError("Sequential.build: the model is already built");
   if (layers_.empty()) throw ValueError("Sequential.build: the model has no layers");
@@ -26,24 +65,104 @@ void Sequential<T>::build(const Shape& input_shape) {
     if (d < 1)
       throw ValueError(cat("Sequential.build: input_shape must have positive sizes, got ",
                            shape_str(input_shape)));
+  checked_shape_size(input_shape, "input_shape");
+  // Shapes and tensor sizes first, every size checked: nothing is allocated
+  // for a model that does not fit.
+  std::vector<TensorInfo> pinfo, binfo;
+  std::vector<std::pair<index_t, index_t>> prange, brange;
+  index_t ptotal = 0, btotal = 0;
   Shape s = input_shape;
-  index_t total = 0;
-  offsets_.clear();
-  for (auto& l : layers_) {
-    s = l->build(s);
-    offsets_.push_back(total);
-    total += l->num_params();
+  for (std::size_t k = 0; k < layers_.size(); ++k) {
+    Layer<T>& l = *layers_[k];
+    s = l.build(s);
+    checked_shape_size(s, cat("layer ", k, " (", l.kind(), ") output shape"));
+    auto place = [&](const std::vector<TensorSpec>& specs, std::vector<TensorInfo>& info, index_t& total,
+                     std::vector<std::pair<index_t, index_t>>& range) {
+      const index_t first = static_cast<index_t>(info.size());
+      for (const TensorSpec& spec : specs) {
+        TensorInfo t;
+        t.name = cat("layers.", k, ".", spec.name);
+        t.layer = static_cast<index_t>(k);
+        t.local = spec.name;
+        t.shape = spec.shape;
+        t.size = checked_shape_size(spec.shape, cat("layer ", k, " (", l.kind(), ") tensor ", spec.name));
+        t.offset = total;
+        total = checked_add(total, t.size, "the model's parameters");
+        info.push_back(std::move(t));
+      }
+      range.emplace_back(first, static_cast<index_t>(info.size()));
+    };
+    place(l.param_specs(), pinfo, ptotal, prange);
+    place(l.buffer_specs(), binfo, btotal, brange);
   }
-  params_.resize(total);
-  grads_.resize(total);
-  for (std::size_t i = 0; i < layers_.size(); ++i) {
-    layers_[i]->bind(params_.data() + offsets_[i], grads_.data() + offsets_[i]);
-    layers_[i]->init_params(rng_);
+  params_.resize(ptotal);
+  grads_.resize(ptotal);
+  buffers_.resize(btotal);
+  for (std::size_t k = 0; k < layers_.size(); ++k) {
+    TensorPointers<T> tp;
+    for (index_t i = prange[k].first; i < prange[k].second; ++i) {
+      tp.params.push_back(params_.data() + pinfo[static_cast<std::size_t>(i)].offset);
+      tp.grads.push_back(grads_.data() + pinfo[static_cast<std::size_t>(i)].offset);
+    }
+    for (index_t i = brange[k].first; i < brange[k].second; ++i)
+      tp.buffers.push_back(buffers_.data() + binfo[static_cast<std::size_t>(i)].offset);
+    layers_[k]->bind(tp);
+    layers_[k]->init(rng_);
   }
+  param_info_ = std::move(pinfo);
+  buffer_info_ = std::move(binfo);
+  layer_param_range_ = std::move(prange);
+  layer_buffer_range_ = std::move(brange);
+  options_.assign(param_info_.size(), ParamOptions{});
+  update_segments();
   input_shape_ = input_shape;
   output_shape_ = s;
   acts_.resize(layers_.size() + 1);
   built_ = true;
+}
+
+template <class T>
+std::pair<index_t, index_t> Sequential<T>::layer_params(index_t i) const {
+  check_built("layer_params");
+  layer(i);  // checks i
+  return layer_param_range_[static_cast<std::size_t>(i)];
+}
+
+template <class T>
+std::pair<index_t, index_t> Sequential<T>::layer_buffers(index_t i) const {
+  check_built("layer_buffers");
+  layer(i);
+  return layer_buffer_range_[static_cast<std::size_t>(i)];
+}
+
+template <class T>
+const ParamOptions& Sequential<T>::param_options(index_t i) const {
+  check_built("param_options");
+  if (i < 0 || i >= static_cast<index_t>(options_.size()))
+    throw ValueError(cat("param_options: index must be in [0, ", options_.size(), "), got ", i));
+  return options_[static_cast<std::size_t>(i)];
+}
+
+template <class T>
+void Sequential<T>::set_param_options(index_t i, const ParamOptions& options) {
+  param_options(i);  // checks i
+  options_[static_cast<std::size_t>(i)] = options;
+  update_segments();
+}
+
+template <class T>
+void Sequential<T>::update_segments() {
+  segments_.clear();
+  for (std::size_t i = 0; i < param_info_.size(); ++i) {
+    const TensorInfo& t = param_info_[i];
+    if (t.size == 0) continue;
+    if (!segments_.empty() && segments_.back().options == options_[i] &&
+        segments_.back().offset + segments_.back().size == t.offset) {
+      segments_.back().size += t.size;
+    } else {
+      segments_.push_back(ParamSegment{t.offset, t.size, options_[i]});
+    }
+  }
 }
 
 template <class T>
@@ -56,16 +175,15 @@ const T* Sequential<T>::forward(const T* x, index_t n, bool training) {
   check_built("forward");
   if (n < 1) throw ValueError(cat("Sequential.forward: n must be >= 1, got ", n));
   const std::size_t L = layers_.size();
-  index_t in_size = shape_size(input_shape_);
-  acts_[0].reserve_at_least(n * in_size);
+  const index_t in_size = shape_size(input_shape_);
+  acts_[0].reserve_at_least(checked_mul(n, in_size, "the batch's inputs"));
   std::memcpy(acts_[0].data(), x, static_cast<std::size_t>(n * in_size) * sizeof(T));
   for (std::size_t i = 0; i < L; ++i) {
     const index_t out_size = shape_size(layers_[i]->output_shape());
-    acts_[i + 1].reserve_at_least(n * out_size);
+    acts_[i + 1].reserve_at_least(checked_mul(n, out_size, "a layer's outputs"));
     layers_[i]->forward(acts_[i].data(), acts_[i + 1].data(), n, training, rng_);
   }
   last_n_ = n;
-  last_training_ = training;
   return acts_[L].data();
 }
 

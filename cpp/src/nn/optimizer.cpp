@@ -2,34 +2,25 @@
 
 #include <cmath>
 
+#include "entrena/nn/options.hpp"
+
 namespace entrena {
 
 namespace {
 
-// Argument checks shared by the constructors; messages name the optimizer
-// and the argument, and say what was expected and what was given.
-void check_at_least(const char* who, const char* what, double v, double lo) {
-  if (!(v >= lo) || !std::isfinite(v))
-    throw ValueError(cat(who, ": ", what, " must be a finite number >= ", lo, ", got ", v));
-}
-void check_positive(const char* who, const char* what, double v) {
-  if (!(v > 0.0) || !std::isfinite(v))
-    throw ValueError(cat(who, ": ", what, " must be a finite number > 0, got ", v));
-}
-void check_unit(const char* who, const char* what, double v, bool closed_top) {
-  const bool ok = v >= 0.0 && (closed_top ? v <= 1.0 : v < 1.0);
-  if (!ok)
-    throw ValueError(cat(who, ": ", what, " must be in [0, 1", closed_top ? "]" : ")", ", got ", v));
-}
+// Argument checks of the constructors; messages as in nn/options.hpp
+// ("momentum: expected a finite number >= 0, got -1").
+void check_at_least(const char* what, double v, double lo) { check_number(what, v, lo); }
+void check_positive(const char* what, double v) { check_number(what, v, 0.0, HUGE_VAL, true); }
+void check_unit(const char* what, double v, bool closed_top) { check_number(what, v, 0.0, 1.0, false, !closed_top); }
 
 }  // namespace
 
 // ------------------------------------------------------------------- base
 
 template <class T>
-void Optimizer<T>::check_lr(const std::string& who, double lr) {
-  if (!(lr >= 0.0) || !std::isfinite(lr))
-    throw ValueError(cat(who, ": lr must be a finite number >= 0, got ", lr));
+void Optimizer<T>::check_lr(const std::string&, double lr) {
+  check_at_least("lr", lr, 0.0);
 }
 
 template <class T>
@@ -40,20 +31,29 @@ void Optimizer<T>::set_lr(double lr) {
 
 template <class T>
 void Optimizer<T>::set_steps(index_t steps) {
-  if (steps < 0) throw ValueError(cat(name(), ": steps must be >= 0, got ", steps));
+  check_integer("steps", steps, 0);
   steps_ = steps;
 }
 
 template <class T>
 void Optimizer<T>::set_clip_norm(double max_norm) {
-  check_at_least(name().c_str(), "clip_norm", max_norm, 0.0);
+  check_at_least("clip_norm", max_norm, 0.0);
   clip_norm_ = max_norm;
 }
 
 template <class T>
 void Optimizer<T>::set_clip_value(double clip_value) {
-  check_at_least(name().c_str(), "clip_value", clip_value, 0.0);
+  check_at_least("clip_value", clip_value, 0.0);
   clip_value_ = clip_value;
+}
+
+template <class T>
+Json Optimizer<T>::config_with(Json extra) const {
+  Json j = Json::object({{"lr", lr_}});
+  for (const auto& m : extra.as_object()) j[m.first] = m.second;
+  j["clip_norm"] = clip_norm_ > 0.0 ? Json(clip_norm_) : Json();
+  j["clip_value"] = clip_value_ > 0.0 ? Json(clip_value_) : Json();
+  return j;
 }
 
 template <class T>
@@ -76,8 +76,12 @@ std::vector<StateBuffer<T>> Optimizer<T>::state() {
 }
 
 template <class T>
-void Optimizer<T>::step(T* p, T* grad, index_t n) {
+void Optimizer<T>::step(T* p, T* grad, index_t n, const std::vector<ParamSegment>& segments) {
   if (n < 0) throw ValueError(cat(name(), ": the number of parameters must be >= 0, got ", n));
+  for (const ParamSegment& s : segments)
+    if (s.offset < 0 || s.size < 0 || s.offset > n - s.size)
+      throw ValueError(cat(name(), ": segment [", s.offset, ", ", s.offset + s.size, ") is outside the ", n,
+                           " parameters"));
   if (n == 0) {  // a model without parameters: nothing to update
     ++steps_;
     return;
@@ -86,7 +90,12 @@ void Optimizer<T>::step(T* p, T* grad, index_t n) {
   // Value first, then norm: the norm is that of the gradient actually used.
   if (clip_value_ > 0.0) clip_grad_value(grad, n, clip_value_);
   if (clip_norm_ > 0.0) last_grad_norm_ = clip_grad_norm(grad, n, clip_norm_);
-  update(p, grad, n);
+  if (segments.empty()) {
+    update(p, grad, 0, n, true);
+  } else {
+    for (const ParamSegment& s : segments)
+      if (s.size > 0) update(p + s.offset, grad + s.offset, s.offset, s.size, s.options.weight_decay);
+  }
   ++steps_;
 }
 
@@ -95,11 +104,11 @@ void Optimizer<T>::step(T* p, T* grad, index_t n) {
 template <class T>
 SGD<T>::SGD(double lr, double momentum, double dampening, double weight_decay, bool nesterov)
     : Optimizer<T>("sgd", lr) {
-  check_at_least("sgd", "momentum", momentum, 0.0);
-  check_unit("sgd", "dampening", dampening, true);
-  check_at_least("sgd", "weight_decay", weight_decay, 0.0);
+  check_at_least("momentum", momentum, 0.0);
+  check_unit("dampening", dampening, true);
+  check_at_least("weight_decay", weight_decay, 0.0);
   if (nesterov && (momentum <= 0.0 || dampening != 0.0))
-    throw ValueError(cat("sgd: nesterov=True needs momentum > 0 and dampening = 0, got momentum = ",
+    throw ValueError(cat("nesterov: Nesterov momentum needs momentum > 0 and dampening = 0, got momentum = ",
                          momentum, ", dampening = ", dampening));
   c_ = SgdConfig{lr, momentum, dampening, weight_decay, nesterov};
 }
@@ -115,11 +124,20 @@ void SGD<T>::list_state(std::vector<StateBuffer<T>>& out) {
 }
 
 template <class T>
-void SGD<T>::update(T* p, const T* grad, index_t n) {
+Json SGD<T>::config() const {
+  return this->config_with(Json::object({{"momentum", c_.momentum},
+                                         {"dampening", c_.dampening},
+                                         {"weight_decay", c_.weight_decay},
+                                         {"nesterov", c_.nesterov}}));
+}
+
+template <class T>
+void SGD<T>::update(T* p, const T* grad, index_t offset, index_t n, bool decay) {
   SgdConfig c = c_;
   c.lr = this->lr_;
+  if (!decay) c.weight_decay = 0.0;
   // PyTorch creates the buffer as a copy of g at the first step.
-  sgd_step(p, grad, momentum_.data(), n, c, this->steps_ == 0);
+  sgd_step(p, grad, c_.momentum != 0.0 ? momentum_.data() + offset : nullptr, n, c, this->steps_ == 0);
 }
 
 // ------------------------------------------------------------- Adam, AdamW
@@ -132,10 +150,10 @@ template <class T>
 Adam<T>::Adam(const char* who, double lr, double beta1, double beta2, double eps,
               double weight_decay, bool amsgrad, bool decoupled)
     : Optimizer<T>(who, lr) {
-  check_unit(who, "beta1 (betas[0])", beta1, false);
-  check_unit(who, "beta2 (betas[1])", beta2, false);
-  check_positive(who, "eps", eps);
-  check_at_least(who, "weight_decay", weight_decay, 0.0);
+  check_unit("betas[0]", beta1, false);
+  check_unit("betas[1]", beta2, false);
+  check_positive("eps", eps);
+  check_at_least("weight_decay", weight_decay, 0.0);
   c_ = AdamConfig{lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled};
 }
 
@@ -154,11 +172,20 @@ void Adam<T>::list_state(std::vector<StateBuffer<T>>& out) {
 }
 
 template <class T>
-void Adam<T>::update(T* p, const T* grad, index_t n) {
+Json Adam<T>::config() const {
+  return this->config_with(Json::object({{"betas", Json::array({Json(c_.beta1), Json(c_.beta2)})},
+                                         {"eps", c_.eps},
+                                         {"weight_decay", c_.weight_decay},
+                                         {"amsgrad", c_.amsgrad}}));
+}
+
+template <class T>
+void Adam<T>::update(T* p, const T* grad, index_t offset, index_t n, bool decay) {
   AdamConfig c = c_;
   c.lr = this->lr_;
-  adam_step(p, grad, exp_avg_.data(), exp_avg_sq_.data(), max_exp_avg_sq_.data(), n, c,
-            this->steps_ + 1);
+  if (!decay) c.weight_decay = 0.0;
+  adam_step(p, grad, exp_avg_.data() + offset, exp_avg_sq_.data() + offset,
+            c_.amsgrad ? max_exp_avg_sq_.data() + offset : nullptr, n, c, this->steps_ + 1);
 }
 
 // ---------------------------------------------------------------- RMSprop
@@ -167,10 +194,10 @@ template <class T>
 RMSprop<T>::RMSprop(double lr, double alpha, double eps, double weight_decay, double momentum,
                     bool centered)
     : Optimizer<T>("rmsprop", lr) {
-  check_unit("rmsprop", "alpha", alpha, true);
-  check_positive("rmsprop", "eps", eps);
-  check_at_least("rmsprop", "weight_decay", weight_decay, 0.0);
-  check_at_least("rmsprop", "momentum", momentum, 0.0);
+  check_unit("alpha", alpha, true);
+  check_positive("eps", eps);
+  check_at_least("weight_decay", weight_decay, 0.0);
+  check_at_least("momentum", momentum, 0.0);
   c_ = RmspropConfig{lr, alpha, eps, weight_decay, momentum, centered};
 }
 
@@ -189,10 +216,21 @@ void RMSprop<T>::list_state(std::vector<StateBuffer<T>>& out) {
 }
 
 template <class T>
-void RMSprop<T>::update(T* p, const T* grad, index_t n) {
+Json RMSprop<T>::config() const {
+  return this->config_with(Json::object({{"alpha", c_.alpha},
+                                         {"eps", c_.eps},
+                                         {"weight_decay", c_.weight_decay},
+                                         {"momentum", c_.momentum},
+                                         {"centered", c_.centered}}));
+}
+
+template <class T>
+void RMSprop<T>::update(T* p, const T* grad, index_t offset, index_t n, bool decay) {
   RmspropConfig c = c_;
   c.lr = this->lr_;
-  rmsprop_step(p, grad, square_avg_.data(), grad_avg_.data(), momentum_.data(), n, c);
+  if (!decay) c.weight_decay = 0.0;
+  rmsprop_step(p, grad, square_avg_.data() + offset, c_.centered ? grad_avg_.data() + offset : nullptr,
+               c_.momentum > 0.0 ? momentum_.data() + offset : nullptr, n, c);
 }
 
 // ---------------------------------------------------------------- Adagrad
@@ -201,10 +239,10 @@ template <class T>
 Adagrad<T>::Adagrad(double lr, double lr_decay, double weight_decay,
                     double initial_accumulator_value, double eps)
     : Optimizer<T>("adagrad", lr) {
-  check_at_least("adagrad", "lr_decay", lr_decay, 0.0);
-  check_at_least("adagrad", "weight_decay", weight_decay, 0.0);
-  check_at_least("adagrad", "initial_accumulator_value", initial_accumulator_value, 0.0);
-  check_positive("adagrad", "eps", eps);
+  check_at_least("lr_decay", lr_decay, 0.0);
+  check_at_least("weight_decay", weight_decay, 0.0);
+  check_at_least("initial_accumulator_value", initial_accumulator_value, 0.0);
+  check_positive("eps", eps);
   c_ = AdagradConfig{lr, lr_decay, weight_decay, initial_accumulator_value, eps};
 }
 
@@ -221,10 +259,19 @@ void Adagrad<T>::list_state(std::vector<StateBuffer<T>>& out) {
 }
 
 template <class T>
-void Adagrad<T>::update(T* p, const T* grad, index_t n) {
+Json Adagrad<T>::config() const {
+  return this->config_with(Json::object({{"lr_decay", c_.lr_decay},
+                                         {"weight_decay", c_.weight_decay},
+                                         {"initial_accumulator_value", c_.initial_accumulator_value},
+                                         {"eps", c_.eps}}));
+}
+
+template <class T>
+void Adagrad<T>::update(T* p, const T* grad, index_t offset, index_t n, bool decay) {
   AdagradConfig c = c_;
   c.lr = this->lr_;
-  adagrad_step(p, grad, sum_.data(), n, c, this->steps_ + 1);
+  if (!decay) c.weight_decay = 0.0;
+  adagrad_step(p, grad, sum_.data() + offset, n, c, this->steps_ + 1);
 }
 
 #define ENTRENA_OPTIMIZERS(T)  \

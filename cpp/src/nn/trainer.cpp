@@ -16,80 +16,140 @@ void gather_rows(const T* src, const index_t* idx, index_t b, index_t width, T* 
 
 void check_batch(index_t n, index_t batch_size) {
   if (n < 1) throw ValueError(cat("X: expected at least one sample, got n = ", n));
-  if (batch_size < 1) throw ValueError(cat("batch_size must be >= 1, got ", batch_size));
+  if (batch_size < 1) throw ValueError(cat("batch_size: expected an integer >= 1, got ", batch_size));
+}
+
+// The loss's view of a model's outputs: rows per sample and widths.
+struct Layout {
+  index_t out_size, width, positions, target_width;
+};
+
+template <class T>
+Layout layout(Sequential<T>& model, Loss<T>& loss, index_t target_size) {
+  Layout l;
+  const Shape& out = model.output_shape();
+  l.out_size = shape_size(out);
+  l.width = out.empty() ? 1 : out.back();
+  l.positions = l.out_size / l.width;
+  l.target_width = target_width_for(out, target_size);
+  loss.check_target(l.width, l.target_width);
+  return l;
 }
 }  // namespace
 
+index_t target_width_for(const Shape& output_shape, index_t target_size) {
+  const index_t out_size = shape_size(output_shape);
+  const index_t width = output_shape.empty() ? 1 : output_shape.back();
+  const index_t positions = out_size / width;
+  if (target_size == out_size) return width;
+  if (target_size == positions) return 1;
+  const Shape per_position(output_shape.begin(), output_shape.empty() ? output_shape.end() : output_shape.end() - 1);
+  throw ValueError(cat("y: expected targets of shape ", batch_shape_str(output_shape), " (the output's) or ",
+                       batch_shape_str(per_position), " (one per position), got ", target_size,
+                       " values per sample"));
+}
+
 template <class T>
-EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, const T* X,
-                       const T* Y, index_t n, index_t target_width, index_t batch_size,
-                       bool shuffle, bool drop_last, const ProgressFn& progress, index_t every) {
-  check_batch(n, batch_size);
+EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, const T* X, const T* Y,
+                       index_t n, index_t target_size, const EpochOptions<T>& o) {
+  check_batch(n, o.batch_size);
   const index_t in_w = shape_size(model.input_shape());
-  const index_t out_w = shape_size(model.output_shape());
-  loss.check_target_values(Y, n, out_w, target_width);
+  const Layout lay = layout(model, loss, target_size);
+  loss.check_target_values(Y, n * lay.positions, lay.width, lay.target_width);
+  for (const auto& m : o.metrics) {
+    m.second->check(lay.width, lay.target_width, loss);
+    m.second->reset();
+  }
 
   std::vector<index_t> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), index_t(0));
-  if (shuffle) model.rng().shuffle(order.data(), n);
+  if (o.shuffle) model.rng().shuffle(order.data(), n);
 
-  const index_t full = n / batch_size;
-  const index_t batches = drop_last ? full : (n + batch_size - 1) / batch_size;
+  const index_t full = n / o.batch_size;
+  const index_t batches = o.drop_last ? full : (n + o.batch_size - 1) / o.batch_size;
   if (batches == 0)
-    throw ValueError(cat("batch_size (", batch_size, ") is larger than the ", n,
+    throw ValueError(cat("batch_size: ", o.batch_size, " is larger than the ", n,
                          " samples and drop_last is set: the epoch would have no batch"));
 
-  AlignedBuffer<T> xb(std::min(batch_size, n) * in_w), yb(std::min(batch_size, n) * target_width),
-      grad(std::min(batch_size, n) * out_w);
+  const index_t bmax = std::min(o.batch_size, n);
+  AlignedBuffer<T> xb(checked_mul(bmax, in_w, "a batch of inputs")),
+      yb(checked_mul(bmax, target_size, "a batch of targets")), grad(checked_mul(bmax, lay.out_size, "a batch of outputs"));
   EpochStats st;
+  st.batches = batches;
   double loss_sum = 0.0;
   const bool sum_reduced = loss.reduction() == Reduction::Sum;
+  RunningLogs running;
   for (index_t bi = 0; bi < batches; ++bi) {
-    const index_t start = bi * batch_size;
-    const index_t b = std::min(batch_size, n - start);
+    if (o.interrupted && o.interrupted()) {
+      st.interrupted = true;
+      break;
+    }
+    const index_t start = bi * o.batch_size;
+    const index_t b = std::min(o.batch_size, n - start);
+    const index_t rows = b * lay.positions;
     const index_t* idx = order.data() + start;
     gather_rows(X, idx, b, in_w, xb.data());
-    gather_rows(Y, idx, b, target_width, yb.data());
+    gather_rows(Y, idx, b, target_size, yb.data());
 
     const T* out = model.forward(xb.data(), b, true);
-    const T l = loss.forward(out, yb.data(), b, out_w, target_width);
+    const T l = loss.forward(out, yb.data(), rows, lay.width, lay.target_width);
     if (!std::isfinite(static_cast<double>(l))) {
       st.nonfinite_batch = bi;
       st.nonfinite_loss = static_cast<double>(l);
       break;
     }
-    loss.backward(out, yb.data(), grad.data(), b, out_w, target_width);
+    for (const auto& m : o.metrics) m.second->update(out, yb.data(), rows, lay.width, lay.target_width, loss);
+    loss.backward(out, yb.data(), grad.data(), rows, lay.width, lay.target_width);
     model.zero_grad();
     model.backward(grad.data());
-    opt.step(model.params(), model.grads(), model.num_params());
+    opt.step(model.params(), model.grads(), model.num_params(), model.param_segments());
 
     loss_sum += sum_reduced ? static_cast<double>(l) : static_cast<double>(l) * static_cast<double>(b);
     st.samples += b;
     st.iterations += 1;
     st.loss = sum_reduced ? loss_sum : loss_sum / static_cast<double>(st.samples);
-    if (progress && every > 0 && ((bi + 1) % every == 0 || bi + 1 == batches)) {
-      if (!progress(bi + 1, batches, st.loss)) break;
+    if (o.progress && o.every > 0 && ((bi + 1) % o.every == 0 || bi + 1 == batches)) {
+      running.clear();
+      running.emplace_back("loss", st.loss);
+      for (const auto& m : o.metrics) running.emplace_back(m.first, m.second->result());
+      if (!o.progress(bi + 1, batches, running)) break;
     }
   }
   return st;
 }
 
 template <class T>
-double evaluate(Sequential<T>& model, Loss<T>& loss, const T* X, const T* Y, index_t n,
-                index_t target_width, index_t batch_size, T* pred) {
+EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, const T* X, const T* Y,
+                       index_t n, index_t target_size, index_t batch_size, bool shuffle, bool drop_last) {
+  EpochOptions<T> o;
+  o.batch_size = batch_size;
+  o.shuffle = shuffle;
+  o.drop_last = drop_last;
+  return train_epoch<T>(model, loss, opt, X, Y, n, target_size, o);
+}
+
+template <class T>
+double evaluate(Sequential<T>& model, Loss<T>& loss, const T* X, const T* Y, index_t n, index_t target_size,
+                index_t batch_size, T* pred, const std::vector<Metric<T>*>& metrics) {
   check_batch(n, batch_size);
   const index_t in_w = shape_size(model.input_shape());
-  const index_t out_w = shape_size(model.output_shape());
-  loss.check_target_values(Y, n, out_w, target_width);
+  const Layout lay = layout(model, loss, target_size);
+  loss.check_target_values(Y, n * lay.positions, lay.width, lay.target_width);
+  for (Metric<T>* m : metrics) {
+    m->check(lay.width, lay.target_width, loss);
+    m->reset();
+  }
   const bool sum_reduced = loss.reduction() == Reduction::Sum;
   double total = 0.0;
   for (index_t start = 0; start < n; start += batch_size) {
     const index_t b = std::min(batch_size, n - start);
+    const index_t rows = b * lay.positions;
     const T* out = model.forward(X + start * in_w, b, false);
-    const double l = static_cast<double>(loss.forward(out, Y + start * target_width, b, out_w, target_width));
+    const T* yb = Y + start * target_size;
+    const double l = static_cast<double>(loss.forward(out, yb, rows, lay.width, lay.target_width));
     total += sum_reduced ? l : l * static_cast<double>(b);
-    if (pred)
-      std::memcpy(pred + start * out_w, out, static_cast<std::size_t>(b * out_w) * sizeof(T));
+    for (Metric<T>* m : metrics) m->update(out, yb, rows, lay.width, lay.target_width, loss);
+    if (pred) std::memcpy(pred + start * lay.out_size, out, static_cast<std::size_t>(b * lay.out_size) * sizeof(T));
   }
   return sum_reduced ? total : total / static_cast<double>(n);
 }
@@ -106,12 +166,13 @@ void predict(Sequential<T>& model, const T* X, index_t n, T* out, index_t batch_
   }
 }
 
-#define ENTRENA_INSTANTIATE(T)                                                                \
-  template EpochStats train_epoch<T>(Sequential<T>&, Loss<T>&, Optimizer<T>&, const T*,       \
-                                     const T*, index_t, index_t, index_t, bool, bool,         \
-                                     const ProgressFn&, index_t);                             \
-  template double evaluate<T>(Sequential<T>&, Loss<T>&, const T*, const T*, index_t, index_t, \
-                              index_t, T*);                                                   \
+#define ENTRENA_INSTANTIATE(T)                                                                          \
+  template EpochStats train_epoch<T>(Sequential<T>&, Loss<T>&, Optimizer<T>&, const T*, const T*, index_t, \
+                                     index_t, const EpochOptions<T>&);                                  \
+  template EpochStats train_epoch<T>(Sequential<T>&, Loss<T>&, Optimizer<T>&, const T*, const T*, index_t, \
+                                     index_t, index_t, bool, bool);                                     \
+  template double evaluate<T>(Sequential<T>&, Loss<T>&, const T*, const T*, index_t, index_t, index_t, T*, \
+                              const std::vector<Metric<T>*>&);                                          \
   template void predict<T>(Sequential<T>&, const T*, index_t, T*, index_t);
 ENTRENA_INSTANTIATE(float)
 ENTRENA_INSTANTIATE(double)

@@ -1,10 +1,12 @@
 """Losses in NumPy (float64): the reduced value and its gradient with
 respect to the prediction, with PyTorch's formulas and reductions.
 
-Element-wise losses (mse, half_mse, mae, huber, bce, bce_with_logits,
-hinge) take pred and target of the same shape; "mean" averages over all
-elements. Row-wise losses (cross_entropy, multi_margin) take (n, c) and
-"mean" averages over the n rows. "sum" adds everything.
+Element-wise losses (mse, half_mse, mae, huber, binary_crossentropy,
+binary_crossentropy_with_logits, hinge) take pred and target of the same
+shape; "mean" averages over all elements. Row-wise losses
+(categorical_crossentropy, multiclass_hinge) take (rows, c) and "mean"
+averages over the rows. "sum" adds everything. Function names are the
+losses' names, as in the C++ kernels (entrena/kernels/losses.hpp).
 """
 import numpy as np
 
@@ -55,7 +57,7 @@ def huber_backward(pred, target, delta=1.0, reduction="mean"):
     return np.clip(pred - target, -delta, delta) * _scale(reduction, pred.size)
 
 
-def bce_forward(prob, target, reduction="mean"):
+def binary_crossentropy_forward(prob, target, reduction="mean"):
     """red -(t max(log p, -100) + (1 - t) max(log(1 - p), -100))"""
     with np.errstate(divide="ignore"):
         lp = np.maximum(np.log(prob), -100.0)
@@ -63,7 +65,7 @@ def bce_forward(prob, target, reduction="mean"):
     return _reduce(-(target * lp + (1.0 - target) * lq), reduction, prob.size)
 
 
-def bce_backward(prob, target, reduction="mean"):
+def binary_crossentropy_backward(prob, target, reduction="mean"):
     """(p - t) / max(p (1 - p), 1e-12), like PyTorch."""
     return (prob - target) / np.maximum((1.0 - prob) * prob, 1e-12) * _scale(reduction, prob.size)
 
@@ -73,13 +75,13 @@ def _sigmoid(z):
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def bce_with_logits_forward(logits, target, reduction="mean"):
+def binary_crossentropy_with_logits_forward(logits, target, reduction="mean"):
     """red (max(z, 0) - z t + log(1 + e^-|z|))"""
     z = logits
     return _reduce(np.maximum(z, 0.0) - z * target + np.log1p(np.exp(-np.abs(z))), reduction, z.size)
 
 
-def bce_with_logits_backward(logits, target, reduction="mean"):
+def binary_crossentropy_with_logits_backward(logits, target, reduction="mean"):
     return (_sigmoid(logits) - target) * _scale(reduction, logits.size)
 
 
@@ -107,14 +109,14 @@ def _smoothed_targets(target, n, c, label_smoothing):
     return (1.0 - label_smoothing) * t + label_smoothing / c
 
 
-def cross_entropy_forward(logits, target, label_smoothing=0.0, reduction="mean"):
+def categorical_crossentropy_forward(logits, target, label_smoothing=0.0, reduction="mean"):
     """L_i = -sum_j q_ij log softmax(z_i)_j; mean over rows or sum (PyTorch CrossEntropyLoss)."""
     n, c = logits.shape
     q = _smoothed_targets(target, n, c, label_smoothing)
     return _reduce(-(q * _log_softmax(logits)).sum(axis=1), reduction, n)
 
 
-def cross_entropy_backward(logits, target, label_smoothing=0.0, reduction="mean"):
+def categorical_crossentropy_backward(logits, target, label_smoothing=0.0, reduction="mean"):
     """softmax(z_i) sum_j q_ij - q_i, scaled."""
     n, c = logits.shape
     q = _smoothed_targets(target, n, c, label_smoothing)
@@ -122,7 +124,7 @@ def cross_entropy_backward(logits, target, label_smoothing=0.0, reduction="mean"
     return (p * q.sum(axis=1, keepdims=True) - q) * _scale(reduction, n)
 
 
-def multi_margin_forward(scores, labels, margin=1.0, reduction="mean"):
+def multiclass_hinge_forward(scores, labels, margin=1.0, reduction="mean"):
     """PyTorch MultiMarginLoss (p=1): L_i = sum_{j != y} max(0, margin - z_y + z_j) / c."""
     n, c = scores.shape
     y = labels.astype(np.int64)
@@ -131,7 +133,7 @@ def multi_margin_forward(scores, labels, margin=1.0, reduction="mean"):
     return _reduce(m.sum(axis=1) / c, reduction, n)
 
 
-def multi_margin_backward(scores, labels, margin=1.0, reduction="mean"):
+def multiclass_hinge_backward(scores, labels, margin=1.0, reduction="mean"):
     n, c = scores.shape
     y = labels.astype(np.int64)
     active = (margin - scores[np.arange(n), y][:, None] + scores > 0).astype(np.float64)
@@ -139,14 +141,3 @@ def multi_margin_backward(scores, labels, margin=1.0, reduction="mean"):
     g = active.copy()
     g[np.arange(n), y] = -active.sum(axis=1)
     return g / c * _scale(reduction, n)
-
-
-# Earlier interface: class indices, mean over rows.
-def softmax_cross_entropy_forward(logits, labels):
-    """mean_i -log softmax(logits_i)[labels_i]"""
-    return cross_entropy_forward(logits, labels)
-
-
-def softmax_cross_entropy_backward(logits, labels):
-    """(softmax(logits) - onehot(labels)) / n"""
-    return cross_entropy_backward(logits, labels)

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from .activations import relu_backward, relu_forward
-from .losses import softmax_cross_entropy_backward, softmax_cross_entropy_forward
+from .losses import categorical_crossentropy_backward, categorical_crossentropy_forward
 
 
 class SGD:
@@ -141,7 +141,7 @@ class MLPTrainer:
 
     def loss(self, x, labels) -> float:
         """Mean softmax cross-entropy of the logits for x against class labels."""
-        return float(softmax_cross_entropy_forward(self.forward(x), np.asarray(labels)))
+        return float(categorical_crossentropy_forward(self.forward(x), np.asarray(labels)))
 
     # ----------------------------------------------------------- backward
     def backward(self, inputs, pre, dlogits):
@@ -163,8 +163,8 @@ class MLPTrainer:
         """Forward, loss, backward and one optimizer step on one batch;
         returns the batch loss before the update."""
         logits, inputs, pre = self.forward(xb, keep=True)
-        loss = softmax_cross_entropy_forward(logits, yb)
-        dlogits = softmax_cross_entropy_backward(logits, yb).astype(self.dtype, copy=False)
+        loss = categorical_crossentropy_forward(logits, yb)
+        dlogits = categorical_crossentropy_backward(logits, yb).astype(self.dtype, copy=False)
         self.backward(inputs, pre, dlogits)
         self.optimizer.step(self.params, self.grads)
         return float(loss)

@@ -3,7 +3,7 @@
 //
 // Element-wise losses see pred and target as flat arrays of n elements
 // (the same shape); their "mean" is over all n elements. Row-wise losses
-// (cross-entropy, multi-margin) see (rows, classes) and their "mean" is over
+// (categorical_crossentropy, multiclass_hinge) see (rows, classes) and their "mean" is over
 // the rows. "sum" adds everything up. Forward sums run in index order in a
 // double accumulator, so values do not depend on the thread count.
 // Gradients are of the reduced loss (they include the 1/n of the mean).
@@ -50,18 +50,18 @@ void huber_backward(const T* pred, const T* target, T* grad, index_t n, T delta,
 // prob, target: (n,), prob in [0, 1];
 // L = red -(t max(log p, -100) + (1 - t) max(log(1 - p), -100))   (PyTorch BCELoss)
 template <class T>
-T bce_forward(const T* prob, const T* target, index_t n, Reduction red);
+T binary_crossentropy_forward(const T* prob, const T* target, index_t n, Reduction red);
 // grad: (n,) = (p - t) / max(p (1 - p), 1e-12) s   (PyTorch's clamp of the denominator)
 template <class T>
-void bce_backward(const T* prob, const T* target, T* grad, index_t n, Reduction red);
+void binary_crossentropy_backward(const T* prob, const T* target, T* grad, index_t n, Reduction red);
 
 // logits, target: (n,);
 // L = red (max(z, 0) - z t + log(1 + e^-|z|))   (PyTorch BCEWithLogitsLoss, stable)
 template <class T>
-T bce_with_logits_forward(const T* logits, const T* target, index_t n, Reduction red);
+T binary_crossentropy_with_logits_forward(const T* logits, const T* target, index_t n, Reduction red);
 // grad: (n,) = (sigmoid(z) - t) s
 template <class T>
-void bce_with_logits_backward(const T* logits, const T* target, T* grad, index_t n,
+void binary_crossentropy_with_logits_backward(const T* logits, const T* target, T* grad, index_t n,
                               Reduction red);
 
 // pred, target: (n,), target in {-1, +1}; L = red max(0, 1 - t pred)
@@ -78,11 +78,11 @@ void hinge_backward(const T* pred, const T* target, T* grad, index_t n, Reductio
 // (t one-hot for indices). L_i = -sum_j q_ij log softmax(z_i)_j;
 // L = mean_i L_i (over rows) or sum_i L_i.
 template <class T>
-T cross_entropy_forward(const T* logits, const T* target, index_t rows, index_t c,
+T categorical_crossentropy_forward(const T* logits, const T* target, index_t rows, index_t c,
                         index_t target_width, T label_smoothing, Reduction red);
 // grad: (rows, c) = (softmax(z_i) sum_j q_ij - q_i) s, s = 1/rows or 1
 template <class T>
-void cross_entropy_backward(const T* logits, const T* target, T* grad, index_t rows, index_t c,
+void categorical_crossentropy_backward(const T* logits, const T* target, T* grad, index_t rows, index_t c,
                             index_t target_width, T label_smoothing, Reduction red);
 
 // Multi-class hinge, PyTorch's MultiMarginLoss (p = 1, no class weights) -- not
@@ -91,20 +91,11 @@ void cross_entropy_backward(const T* logits, const T* target, T* grad, index_t r
 // scores: (rows, c), labels: (rows,) class indices;
 // L_i = sum_{j != y_i} max(0, margin - z_{i,y_i} + z_ij) / c; L = mean_i L_i or sum_i L_i
 template <class T>
-T multi_margin_forward(const T* scores, const T* labels, index_t rows, index_t c, T margin,
+T multiclass_hinge_forward(const T* scores, const T* labels, index_t rows, index_t c, T margin,
                        Reduction red);
 // grad: (rows, c): +s/c at each active j != y_i, -(number active) s/c at y_i
 template <class T>
-void multi_margin_backward(const T* scores, const T* labels, T* grad, index_t rows, index_t c,
+void multiclass_hinge_backward(const T* scores, const T* labels, T* grad, index_t rows, index_t c,
                            T margin, Reduction red);
-
-// Earlier interface, kept: cross-entropy with class-index labels, mean over
-// rows. logits: (n, c), labels: (n,). Returns mean_i -log softmax(logits_i)[label_i].
-template <class T>
-T softmax_cross_entropy_forward(const T* logits, const T* labels, index_t n, index_t c);
-// grad: (n, c) = (softmax(logits) - onehot(labels)) * scale (scale = 1/n for the mean).
-template <class T>
-void softmax_cross_entropy_backward(const T* logits, const T* labels, T* grad, index_t n,
-                                    index_t c, T scale);
 
 }  // namespace entrena

@@ -1,6 +1,8 @@
-// The activation layer: applies one activation kernel.
+// Activations: the names, the element-wise (and last-axis) application of
+// an activation kernel, and the Activation layer.
 #pragma once
 
+#include <limits>
 #include <string>
 
 #include "entrena/nn/layer.hpp"
@@ -8,7 +10,7 @@
 namespace entrena {
 
 // Activations a layer can apply. Element-wise ones work on any shape;
-// Softmax and LogSoftmax work along the last dimension of (n, ..., features).
+// Softmax and LogSoftmax work along the last axis of (n, ..., features).
 enum class Activation : int {
   ReLU = 0,
   Identity,
@@ -23,24 +25,37 @@ enum class Activation : int {
   Softmax,
   LogSoftmax,
 };
-// Names: identity (alias linear), sigmoid, tanh, relu, leaky_relu, elu,
-// gelu, gelu_tanh, silu (alias swish), softplus, softmax, log_softmax.
-// Throws ValueError for an unknown name.
-Activation activation_from_name(const std::string& name);
+// identity, sigmoid, tanh, relu, leaky_relu, elu, gelu, gelu_tanh, silu,
+// softplus, softmax, log_softmax; aliases linear (identity), swish (silu).
+const NameTable& activation_names();
+// ValueError for an unknown name; `arg` names the argument in the message.
+Activation activation_from_name(const std::string& name, const std::string& arg = "activation");
 std::string activation_name(Activation a);
 // True for the activations that take alpha (LeakyReLU, ELU).
 bool activation_has_alpha(Activation a);
 // alpha's default for a (0.01 LeakyReLU, 1 ELU, 0 otherwise).
 double activation_default_alpha(Activation a);
+// alpha as a layer keeps it: the default when NaN; ValueError when given
+// (not NaN) for an activation that takes none, or not finite.
+double resolve_alpha(Activation a, double alpha);
 
+// y = act(x) for x: (rows, cols); softmax and log_softmax along cols.
+template <class T>
+void activation_forward(Activation a, T alpha, const T* x, T* y, index_t rows, index_t cols);
+// dx = dL/dx from the forward's x and y and dy = dL/dy, all (rows, cols).
+template <class T>
+void activation_backward(Activation a, T alpha, const T* x, const T* y, const T* dy, T* dx,
+                         index_t rows, index_t cols);
+
+// Config: {"activation": name, "alpha": number (leaky_relu and elu only)}.
 template <class T>
 class ActivationLayer : public Layer<T> {
  public:
-  explicit ActivationLayer(Activation act);
-  // alpha is used by LeakyReLU and ELU; it must be finite (ValueError).
-  ActivationLayer(Activation act, double alpha);
+  // alpha: NaN for the default (see resolve_alpha).
+  explicit ActivationLayer(Activation act, double alpha = std::numeric_limits<double>::quiet_NaN());
+  static std::unique_ptr<Layer<T>> from_config(Options& o);
   std::string kind() const override { return "Activation"; }
-  Json config() const override;
+  Json args() const override;
   Shape build(const Shape& input_shape) override;
   void forward(const T* x, T* y, index_t n, bool training, Rng& rng) override;
   void backward(const T* x, const T* y, const T* dy, T* dx, index_t n) override;

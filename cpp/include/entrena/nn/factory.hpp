@@ -4,38 +4,26 @@
 // accepted.
 //
 // ============================ the config schema ============================
-// Python's get_config produces the same dicts; keep both sides in step.
+// Python's layer, loss and optimizer classes send these same objects.
 //
 // Architecture (metadata key "architecture" of a model file):
 //   {"input_shape": [d1, ...],          per-sample shape, no batch dimension
 //    "layers": [<layer config>, ...]}   in model order (index k of layers.{k}.*)
 //
-// Layer configs; "type" is Layer::kind():
-//   {"type": "Dense", "units": int >= 1, "use_bias": bool,
-//    "activation": null | <Activation config below; its "type" may be left out>,
-//    "kernel_init": <initializer>, "bias_init": <initializer>}
-//   {"type": "Activation", "activation": <name of activation_from_name:
-//    "identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu",
-//    "gelu_tanh", "silu", "softplus", "softmax", "log_softmax">,
-//    "alpha": number    only for leaky_relu and elu (default 0.01 / 1)}
-//   {"type": "Dropout", "rate": number in [0, 1)}
-//   {"type": "Flatten"}
-// <initializer>:
-//   {"name": "zeros" | "ones" | "constant" | "uniform" | "normal" |
-//            "glorot_uniform" | "glorot_normal" | "he_uniform" | "he_normal" |
-//            "lecun_uniform" | "lecun_normal",
-//    "a": number, "b": number}
-//   a, b: constant → a = value; uniform → a = low, b = high; normal → a =
-//   mean, b = std; 0 (ignored) for the others.
-// Writers (Layer::config) always write every key. Readers (make_layer) also
-// accept: missing "use_bias" (true), "activation" (null), "kernel_init"
-// ("glorot_uniform"), "bias_init" ("zeros"), "a"/"b" (0); a plain string for
-// an initializer ("he_normal") or for a Dense activation ("relu"); and keys
-// they do not know (e.g. a Python-side "name"), which they ignore.
+// Layer configs: {"type": <registered type>, "name": optional display
+// name, <the layer's arguments>}; see nn/registry.hpp, and each layer's
+// header for its arguments:
+//   Dense          nn/dense.hpp           Activation   nn/activation.hpp
+//   Dropout        nn/dropout.hpp         Flatten      nn/flatten.hpp
+//   Normalization  nn/normalization.hpp
+// <initializer>: a name or {"name": ..., arguments}; see nn/initializer.hpp.
+// Writers (Layer::config) write every argument; readers also accept the
+// forms entrena 0.1 wrote, and reject unknown arguments.
 //
 // Loss and optimizer options are JSON objects of constructor arguments with
 // PyTorch's names; unknown keys are rejected, null (Python's None) means
-// the default:
+// the default. Names are looked up ignoring case, aliases included (see
+// names()):
 //   losses:     every loss takes reduction ("mean" | "sum"), and
 //               "categorical_crossentropy" {label_smoothing}, "huber" {delta},
 //               "multiclass_hinge" {margin}; the others ("mse", "half_mse",
@@ -46,7 +34,7 @@
 //               "adamw"   {same as adam; weight_decay defaults to 1e-2}
 //               "rmsprop" {lr, alpha, eps, weight_decay, momentum, centered}
 //               "adagrad" {lr, lr_decay, weight_decay, initial_accumulator_value, eps}
-//               every optimizer also takes clip_norm and clip_value (0: off).
+//               every optimizer also takes clip_norm and clip_value (null or 0: off).
 // ===========================================================================
 #pragma once
 
@@ -60,27 +48,24 @@
 #include "entrena/nn/loss.hpp"
 #include "entrena/nn/model.hpp"
 #include "entrena/nn/optimizer.hpp"
+#include "entrena/nn/options.hpp"
+#include "entrena/nn/registry.hpp"
 
 namespace entrena {
 
-// A layer from its config (see the schema above).
-template <class T>
-std::unique_ptr<Layer<T>> make_layer(const Json& config);
-
-// An initializer from {"name", "a", "b"} or a plain name.
-Initializer make_initializer(const Json& config);
-
-// A loss by name (Loss::name(), e.g. "categorical_crossentropy") with options
-// (a JSON object, or null for none).
+// A loss by name (or alias, e.g. "sparse_categorical_crossentropy") with
+// options (a JSON object, or null for none).
 template <class T>
 std::unique_ptr<Loss<T>> make_loss(const std::string& name, const Json& options = Json());
 
-// An optimizer by name (Optimizer::name(), e.g. "adam") with options.
+// An optimizer by name (or alias; "momentum" is SGD with momentum 0.9)
+// with options.
 template <class T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& name, const Json& options = Json());
 
-// What the factories accept, in registration order.
-std::vector<std::string> layer_types();
+// The name tables: "activation", "initializer", "loss", "optimizer",
+// "metric" and "layer" (the registered layer types). ValueError otherwise.
+NameTable names(const std::string& kind);
 std::vector<std::string> loss_names();
 std::vector<std::string> optimizer_names();
 
@@ -88,10 +73,10 @@ std::vector<std::string> optimizer_names();
 template <class T>
 Json architecture(Sequential<T>& model);
 
-// An architecture read and checked without allocating parameters: each
-// layer made from its config and built for its input shape, so that
-// param_shapes() and output_shape() are known. Sizes are checked against
-// overflow (at most 2^40 elements per tensor or per sample).
+// An architecture read and checked without allocating tensors: each layer
+// made from its config and built for its input shape, so that its specs
+// and output shape are known. Sizes are checked against overflow (at most
+// 2^40 elements per tensor, per sample or in all).
 template <class T>
 struct ArchitecturePlan {
   Shape input_shape;
@@ -103,8 +88,8 @@ ArchitecturePlan<T> plan_architecture(const Json& arch);
 
 // A new model with the architecture's layers, built for its input_shape;
 // the parameters are initialised from `seed`. ValueError (naming the place,
-// e.g. "architecture.layers[2].units") when the architecture does not fit
-// the schema or the layers do not fit together.
+// e.g. "architecture.layers[2]: units: ...") when the architecture does not
+// fit the schema or the layers do not fit together.
 template <class T>
 std::unique_ptr<Sequential<T>> model_from_architecture(const Json& arch, std::uint64_t seed = 0);
 

@@ -1,14 +1,21 @@
-// Layers: shape-based, batch-first. A layer sees activations of shape
-// (n, *sample_shape); the model owns every buffer and hands pointers in.
+// The layer interface. Layers are shape-based and batch-first: a layer sees
+// activations of shape (n, *sample_shape). The model owns every tensor (the
+// parameters, their gradients, the buffers and the activations) and hands
+// the layer pointers into them.
+//
+// A layer type is a plug-in: its class (this interface, with a static
+// from_config), its kernels in their own files, and one line in the layer
+// registry (nn/registry.hpp). docs/adding_a_layer.md has the recipe.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "entrena/common.hpp"
 #include "entrena/json.hpp"
+#include "entrena/nn/initializer.hpp"
+#include "entrena/nn/options.hpp"
 #include "entrena/random.hpp"
 
 namespace entrena {
@@ -21,23 +28,20 @@ inline index_t shape_size(const Shape& s) {
   return n;
 }
 
-// How a layer's parameter tensor is initialised.
-struct Initializer {
-  enum class Kind {
-    Zeros, Ones, Constant, Uniform, Normal,
-    GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal
-  };
-  Kind kind = Kind::GlorotUniform;
-  double a = 0.0;  // Constant: value; Uniform: low; Normal: mean
-  double b = 0.0;  // Uniform: high; Normal: std
+// A tensor a layer owns: its name within the layer ("W", "running_mean") and shape.
+struct TensorSpec {
+  std::string name;
+  Shape shape;
+  bool operator==(const TensorSpec& o) const { return name == o.name && shape == o.shape; }
+  bool operator!=(const TensorSpec& o) const { return !(*this == o); }
+};
 
-  static Initializer from_name(const std::string& name, double a = 0.0, double b = 0.0);
-  std::string name() const;
-  // {"name": name(), "a": a, "b": b} (the schema is in nn/factory.hpp).
-  Json config() const;
-  // Fills p[0..count) for a tensor with the given fan-in and fan-out.
-  template <class T>
-  void fill(T* p, index_t count, index_t fan_in, index_t fan_out, Rng& rng) const;
+// Where the model put a layer's tensors, in the order of its specs.
+template <class T>
+struct TensorPointers {
+  std::vector<T*> params;   // trained by the optimizer
+  std::vector<T*> grads;    // the gradients of params, same order
+  std::vector<T*> buffers;  // state that is not trained (e.g. running statistics)
 };
 
 template <class T>
@@ -45,25 +49,35 @@ class Layer {
  public:
   virtual ~Layer() = default;
 
-  // The layer's type name, e.g. "Dense".
+  // The layer's type name, as registered (e.g. "Dense").
   virtual std::string kind() const = 0;
-  // The layer's constructor arguments as a JSON object with "type": kind()
-  // (what model files store; make_layer in nn/factory.hpp rebuilds the layer
-  // from it). Layers with constructor arguments must override this.
-  virtual Json config() const { return Json::object({{"type", kind()}}); }
-  // Called once with the per-sample input shape; returns the output shape.
-  virtual Shape build(const Shape& input_shape) = 0;
-  virtual index_t num_params() const { return 0; }
-  // Names and shapes of the parameter tensors, in buffer order.
-  virtual std::vector<std::pair<std::string, Shape>> param_shapes() const { return {}; }
-  // Views of this layer's slice of the model's flat parameter and gradient buffers.
-  virtual void bind(T* /*params*/, T* /*grads*/) {}
-  virtual void init_params(Rng& /*rng*/) {}
+  // The constructor arguments as a JSON object (without "type" and "name").
+  virtual Json args() const { return Json::object(); }
+  // {"type": kind(), "name": name() if set, ...args()}: what model files
+  // store and the registry rebuilds the layer from.
+  Json config() const;
+  // An optional display name (from the config's "name").
+  const std::string& name() const { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
 
-  // x: (n, *input_shape) -> y: (n, *output_shape).
+  // Called once with the per-sample input shape; checks it (ValueError
+  // naming the layer, the expected and the given shape) and returns the
+  // per-sample output shape.
+  virtual Shape build(const Shape& input_shape) = 0;
+  // Parameter tensors (updated by the optimizer) and buffers (saved with
+  // the model, never trained), known after build.
+  virtual std::vector<TensorSpec> param_specs() const { return {}; }
+  virtual std::vector<TensorSpec> buffer_specs() const { return {}; }
+  // Where the tensors live (called after build, before init).
+  virtual void bind(const TensorPointers<T>& /*tensors*/) {}
+  // Initial values of the parameters and buffers, from the model's generator.
+  virtual void init(Rng& /*rng*/) {}
+
+  // x: (n, *input_shape) -> y: (n, *output_shape). Buffers may be updated
+  // in training mode (e.g. running statistics).
   virtual void forward(const T* x, T* y, index_t n, bool training, Rng& rng) = 0;
-  // Given x and y of the last forward and dy = dL/dy, accumulates parameter
-  // gradients and writes dx = dL/dx (dx may be null: not needed).
+  // Given x and y of the last forward and dy = dL/dy, accumulates the
+  // parameter gradients and writes dx = dL/dx (dx may be null: not needed).
   virtual void backward(const T* x, const T* y, const T* dy, T* dx, index_t n) = 0;
 
   const Shape& input_shape() const { return in_shape_; }
@@ -71,54 +85,24 @@ class Layer {
 
  protected:
   Shape in_shape_, out_shape_;
-};
-
-template <class T>
-class ActivationLayer;
-
-// y = act(x·W + b) for x of shape (n, in). W: (in, out), b: (out,). The
-// activation is optional (null: y = x·W + b).
-template <class T>
-class Dense : public Layer<T> {
- public:
-  Dense(index_t units, bool use_bias = true, Initializer kernel_init = {},
-        Initializer bias_init = {Initializer::Kind::Zeros},
-        std::unique_ptr<ActivationLayer<T>> activation = nullptr);
-  // As Python's Dense(units, activation): an activation name ("" or
-  // "identity" for none) and initializer names.
-  Dense(index_t units, const std::string& activation, const std::string& kernel_init = "glorot_uniform",
-        const std::string& bias_init = "zeros", bool use_bias = true);
-  // (A string literal must not fall through to the bool use_bias overload.)
-  Dense(index_t units, const char* activation, const std::string& kernel_init = "glorot_uniform",
-        const std::string& bias_init = "zeros", bool use_bias = true)
-      : Dense(units, std::string(activation ? activation : ""), kernel_init, bias_init, use_bias) {}
-  Dense(Dense&&) noexcept;
-  ~Dense() override;
-  std::string kind() const override { return "Dense"; }
-  Json config() const override;
-  Shape build(const Shape& input_shape) override;
-  index_t num_params() const override;
-  std::vector<std::pair<std::string, Shape>> param_shapes() const override;
-  void bind(T* params, T* grads) override;
-  void init_params(Rng& rng) override;
-  void forward(const T* x, T* y, index_t n, bool training, Rng& rng) override;
-  void backward(const T* x, const T* y, const T* dy, T* dx, index_t n) override;
-
-  index_t units() const { return units_; }
-  index_t in_features() const { return in_; }
-  bool use_bias() const { return use_bias_; }
-  const Initializer& kernel_init() const { return kernel_init_; }
-  const Initializer& bias_init() const { return bias_init_; }
-  // The fused activation, or null.
-  const ActivationLayer<T>* activation() const { return act_.get(); }
 
  private:
-  index_t units_, in_ = 0;
-  bool use_bias_;
-  Initializer kernel_init_, bias_init_;
-  std::unique_ptr<ActivationLayer<T>> act_;
-  AlignedBuffer<T> z_, dz_;  // pre-activation and its gradient (only with an activation)
-  T *W_ = nullptr, *b_ = nullptr, *dW_ = nullptr, *db_ = nullptr;
+  std::string name_;
 };
+
+template <class T>
+Json Layer<T>::config() const {
+  Json j = Json::object({{"type", kind()}});
+  if (!name_.empty()) j["name"] = name_;
+  const Json a = args();
+  for (const auto& member : a.as_object()) j[member.first] = member.second;
+  return j;
+}
+
+// The number of rows a kernel sees when a layer acts on the last axis of
+// (n, ..., features): n times the product of the middle sizes.
+inline index_t rows_of(index_t n, const Shape& sample_shape) {
+  return sample_shape.empty() ? n : n * (shape_size(sample_shape) / sample_shape.back());
+}
 
 }  // namespace entrena

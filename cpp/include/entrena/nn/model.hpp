@@ -1,22 +1,44 @@
-// A sequential model. It owns the parameters, gradients, activations and
-// the random generator; parameters and gradients are single contiguous
-// 64-byte-aligned buffers that every layer views into.
+// A sequential model. It owns the parameters, gradients, buffers,
+// activations and the random generator. Parameters, gradients and buffers
+// are single contiguous 64-byte-aligned arrays; every tensor of every layer
+// is a view into them, laid out layer after layer in the order of the
+// layers' specs.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <type_traits>
 #include <vector>
 
 #include "entrena/common.hpp"
 #include "entrena/nn/layer.hpp"
+#include "entrena/nn/params.hpp"
 #include "entrena/random.hpp"
 
 namespace entrena {
 
+// One tensor of a built model.
+struct TensorInfo {
+  std::string name;  // "layers.{k}.{spec name}", as in model files
+  index_t layer = 0;
+  std::string local;  // the spec name within the layer ("W")
+  Shape shape;
+  index_t offset = 0;  // into params() / grads() or into buffers()
+  index_t size = 0;
+};
+
+// The seed of the next model created without one: drawn from a generator
+// that set_seed(s) seeds (like torch.manual_seed), or from the operating
+// system's entropy before any set_seed. Thread-safe.
+void set_seed(std::uint64_t seed);
+std::uint64_t next_seed();
+
 template <class T>
 class Sequential {
  public:
-  explicit Sequential(std::uint64_t seed = 0) : rng_(seed) {}
+  // A model whose generator starts from next_seed().
+  Sequential() : Sequential(next_seed()) {}
+  explicit Sequential(std::uint64_t seed) : rng_(seed) {}
 
   void add(std::unique_ptr<Layer<T>> layer);
   // Adds a layer given by value: model.add(Dense<float>(64, "relu")).
@@ -27,9 +49,11 @@ class Sequential {
   }
   index_t num_layers() const { return static_cast<index_t>(layers_.size()); }
   Layer<T>& layer(index_t i);
+  const Layer<T>& layer(index_t i) const;
 
   // Builds every layer for per-sample inputs of this shape, allocates the
-  // flat buffers and initialises the parameters from the model's generator.
+  // flat arrays and initialises parameters and buffers from the model's
+  // generator.
   void build(const Shape& input_shape);
   bool built() const { return built_; }
   const Shape& input_shape() const { return input_shape_; }
@@ -44,8 +68,22 @@ class Sequential {
   T* params() { return params_.data(); }
   T* grads() { return grads_.data(); }
   index_t num_params() const { return params_.size(); }
-  // Offset of layer i's parameters in the flat buffer.
-  index_t param_offset(index_t i) const { return offsets_.at(static_cast<std::size_t>(i)); }
+  T* buffers() { return buffers_.data(); }
+  index_t num_buffer_elements() const { return buffers_.size(); }
+
+  // Every parameter tensor and every buffer, in buffer order.
+  const std::vector<TensorInfo>& param_info() const { return param_info_; }
+  const std::vector<TensorInfo>& buffer_info() const { return buffer_info_; }
+  // Layer i's parameter tensors: indices [first, last) into param_info().
+  std::pair<index_t, index_t> layer_params(index_t i) const;
+  std::pair<index_t, index_t> layer_buffers(index_t i) const;
+
+  // Options of parameter tensor i (an index into param_info()).
+  const ParamOptions& param_options(index_t i) const;
+  void set_param_options(index_t i, const ParamOptions& options);
+  // The parameter buffer cut into maximal runs of tensors with equal options
+  // (one segment when every tensor has the defaults).
+  const std::vector<ParamSegment>& param_segments() const { return segments_; }
 
   Rng& rng() { return rng_; }
   void seed(std::uint64_t s) { rng_.seed_with(s); }
@@ -55,15 +93,18 @@ class Sequential {
 
  private:
   void check_built(const char* what) const;
+  void update_segments();
   std::vector<std::unique_ptr<Layer<T>>> layers_;
-  std::vector<index_t> offsets_;
   Shape input_shape_, output_shape_;
   bool built_ = false;
-  AlignedBuffer<T> params_, grads_;
-  std::vector<AlignedBuffer<T>> acts_;   // acts_[i]: input of layer i; acts_[L]: output
-  AlignedBuffer<T> gbuf_[2];             // ping-pong buffers for dL/d(activation)
+  AlignedBuffer<T> params_, grads_, buffers_;
+  std::vector<TensorInfo> param_info_, buffer_info_;
+  std::vector<std::pair<index_t, index_t>> layer_param_range_, layer_buffer_range_;
+  std::vector<ParamOptions> options_;
+  std::vector<ParamSegment> segments_;
+  std::vector<AlignedBuffer<T>> acts_;  // acts_[i]: input of layer i; acts_[L]: output
+  AlignedBuffer<T> gbuf_[2];            // ping-pong buffers for dL/d(activation)
   index_t last_n_ = 0;
-  bool last_training_ = false;
   Rng rng_;
 };
 

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "entrena/common.hpp"
+#include "entrena/json.hpp"
 #include "entrena/kernels/optimizers.hpp"
+#include "entrena/nn/params.hpp"
 
 namespace entrena {
 
@@ -27,12 +29,20 @@ class Optimizer {
   virtual ~Optimizer() = default;
   virtual std::string name() const = 0;
 
+  // The constructor arguments, PyTorch's names, as a JSON object (what
+  // make_optimizer takes): {"lr": ..., ..., "clip_norm": null | x,
+  // "clip_value": null | x}.
+  virtual Json config() const = 0;
+
   // One update of p from grad, both (n,) flat buffers. When configured, the
-  // gradient is first clipped in place (by value, then by global norm, like
-  // torch.nn.utils.clip_grad_value_ / clip_grad_norm_). The state is
-  // allocated for n parameters at the first step; later steps must pass the
-  // same n.
-  void step(T* p, T* grad, index_t n);
+  // gradient is first clipped in place (by value, then by global norm over
+  // all of it, like torch.nn.utils.clip_grad_value_ / clip_grad_norm_).
+  // `segments` cut the buffer into ranges with their options (weight decay
+  // on or off; Sequential::param_segments()); each is updated in one fused
+  // pass. No segments: one range of n with the default options. The state
+  // is allocated for n parameters at the first step; later steps must pass
+  // the same n.
+  void step(T* p, T* grad, index_t n, const std::vector<ParamSegment>& segments = {});
 
   double lr() const { return lr_; }
   void set_lr(double lr);
@@ -65,11 +75,15 @@ class Optimizer {
   Optimizer(const char* who, double lr) { check_lr(who, lr); lr_ = lr; }
   static void check_lr(const std::string& who, double lr);
   // Subclasses: allocate their buffers for n parameters (and fill them with
-  // their initial values), list them, and apply one update with steps_
-  // updates already taken.
+  // their initial values), list them, and apply one update, with steps_
+  // updates already taken, to the n parameters at `offset` of the buffer
+  // (p and grad point there; state buffers are indexed from offset), with
+  // or without weight decay.
   virtual void allocate(index_t n) = 0;
   virtual void list_state(std::vector<StateBuffer<T>>& out) = 0;
-  virtual void update(T* p, const T* grad, index_t n) = 0;
+  virtual void update(T* p, const T* grad, index_t offset, index_t n, bool decay) = 0;
+  // {"lr": lr(), ...extra, "clip_norm", "clip_value"}.
+  Json config_with(Json extra) const;
 
   double lr_;
   index_t steps_ = 0;
@@ -89,12 +103,13 @@ class SGD : public Optimizer<T> {
   explicit SGD(double lr = 0.01, double momentum = 0.0, double dampening = 0.0,
                double weight_decay = 0.0, bool nesterov = false);
   std::string name() const override { return "sgd"; }
-  const SgdConfig& config() const { return c_; }
+  Json config() const override;
+  const SgdConfig& hyper() const { return c_; }
 
  protected:
   void allocate(index_t n) override;
   void list_state(std::vector<StateBuffer<T>>& out) override;
-  void update(T* p, const T* grad, index_t n) override;
+  void update(T* p, const T* grad, index_t offset, index_t n, bool decay) override;
 
  private:
   SgdConfig c_;
@@ -109,14 +124,15 @@ class Adam : public Optimizer<T> {
   explicit Adam(double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
                 double weight_decay = 0.0, bool amsgrad = false);
   std::string name() const override { return c_.decoupled ? "adamw" : "adam"; }
-  const AdamConfig& config() const { return c_; }
+  Json config() const override;
+  const AdamConfig& hyper() const { return c_; }
 
  protected:
   Adam(const char* who, double lr, double beta1, double beta2, double eps, double weight_decay,
        bool amsgrad, bool decoupled);
   void allocate(index_t n) override;
   void list_state(std::vector<StateBuffer<T>>& out) override;
-  void update(T* p, const T* grad, index_t n) override;
+  void update(T* p, const T* grad, index_t offset, index_t n, bool decay) override;
 
  private:
   AdamConfig c_;
@@ -140,12 +156,13 @@ class RMSprop : public Optimizer<T> {
   explicit RMSprop(double lr = 1e-2, double alpha = 0.99, double eps = 1e-8,
                    double weight_decay = 0.0, double momentum = 0.0, bool centered = false);
   std::string name() const override { return "rmsprop"; }
-  const RmspropConfig& config() const { return c_; }
+  Json config() const override;
+  const RmspropConfig& hyper() const { return c_; }
 
  protected:
   void allocate(index_t n) override;
   void list_state(std::vector<StateBuffer<T>>& out) override;
-  void update(T* p, const T* grad, index_t n) override;
+  void update(T* p, const T* grad, index_t offset, index_t n, bool decay) override;
 
  private:
   RmspropConfig c_;
@@ -159,12 +176,13 @@ class Adagrad : public Optimizer<T> {
   explicit Adagrad(double lr = 1e-2, double lr_decay = 0.0, double weight_decay = 0.0,
                    double initial_accumulator_value = 0.0, double eps = 1e-10);
   std::string name() const override { return "adagrad"; }
-  const AdagradConfig& config() const { return c_; }
+  Json config() const override;
+  const AdagradConfig& hyper() const { return c_; }
 
  protected:
   void allocate(index_t n) override;
   void list_state(std::vector<StateBuffer<T>>& out) override;
-  void update(T* p, const T* grad, index_t n) override;
+  void update(T* p, const T* grad, index_t offset, index_t n, bool decay) override;
 
  private:
   AdagradConfig c_;

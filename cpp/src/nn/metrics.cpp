@@ -1,0 +1,286 @@
+#include "entrena/nn/metrics.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace entrena {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// The class of output row r (see the header).
+template <class T>
+index_t predicted_class(const T* row, index_t width, double threshold) {
+  if (width == 1) return static_cast<double>(row[0]) > threshold ? 1 : 0;
+  index_t best = 0;
+  for (index_t j = 1; j < width; ++j)
+    if (row[j] > row[best]) best = j;
+  return best;
+}
+
+// The class of target row r.
+template <class T>
+index_t true_class(const T* row, index_t width, index_t target_width) {
+  if (width == 1) return row[0] > T(0.5) ? 1 : 0;
+  if (target_width == 1) return static_cast<index_t>(row[0]);
+  index_t best = 0;
+  for (index_t j = 1; j < target_width; ++j)
+    if (row[j] > row[best]) best = j;
+  return best;
+}
+
+// Metrics that need targets of the output's shape.
+template <class T>
+void check_same_width(const std::string& name, index_t width, index_t target_width) {
+  if (target_width != width)
+    throw ValueError(cat("metrics: ", name, " expected targets of the output's shape (", width,
+                         " per row), got ", target_width, " per row (class indices?)"));
+}
+
+// ---------------------------------------------------------------- classes
+template <class T>
+class Accuracy : public Metric<T> {
+ public:
+  std::string name() const override { return "accuracy"; }
+  bool higher_is_better() const override { return true; }
+  void reset() override { correct_ = total_ = 0; }
+  void update(const T* out, const T* target, index_t rows, index_t width, index_t tw,
+              const Loss<T>& loss) override {
+    const double thr = loss.decision_threshold();
+    for (index_t r = 0; r < rows; ++r)
+      correct_ += predicted_class(out + r * width, width, thr) == true_class(target + r * tw, width, tw) ? 1 : 0;
+    total_ += rows;
+  }
+  double result() const override { return total_ ? static_cast<double>(correct_) / static_cast<double>(total_) : kNaN; }
+  std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<Accuracy<T>>(); }
+
+ private:
+  index_t correct_ = 0, total_ = 0;
+};
+
+template <class T>
+class BinaryAccuracy : public Metric<T> {
+ public:
+  std::string name() const override { return "binary_accuracy"; }
+  bool higher_is_better() const override { return true; }
+  void check(index_t width, index_t tw, const Loss<T>&) const override { check_same_width<T>(name(), width, tw); }
+  void reset() override { correct_ = total_ = 0; }
+  void update(const T* out, const T* target, index_t rows, index_t width, index_t,
+              const Loss<T>& loss) override {
+    const double thr = loss.decision_threshold();
+    const index_t count = rows * width;
+    for (index_t k = 0; k < count; ++k)
+      correct_ += (static_cast<double>(out[k]) > thr) == (target[k] > T(0.5)) ? 1 : 0;
+    total_ += count;
+  }
+  double result() const override { return total_ ? static_cast<double>(correct_) / static_cast<double>(total_) : kNaN; }
+  std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<BinaryAccuracy<T>>(); }
+
+ private:
+  index_t correct_ = 0, total_ = 0;
+};
+
+// Precision, recall and F1 from per-class counts, macro-averaged over the
+// classes that occur (as predictions or as targets).
+template <class T>
+class ClassCounts : public Metric<T> {
+ public:
+  enum class Kind { Precision, Recall, F1 };
+  explicit ClassCounts(Kind k) : kind_(k) {}
+  std::string name() const override {
+    return kind_ == Kind::Precision ? "precision" : kind_ == Kind::Recall ? "recall" : "f1";
+  }
+  bool higher_is_better() const override { return true; }
+  void reset() override { tp_.clear(), predicted_.clear(), actual_.clear(); }
+  void update(const T* out, const T* target, index_t rows, index_t width, index_t tw,
+              const Loss<T>& loss) override {
+    const std::size_t k = static_cast<std::size_t>(width > 1 ? width : 2);
+    if (tp_.size() != k) tp_.assign(k, 0), predicted_.assign(k, 0), actual_.assign(k, 0);
+    const double thr = loss.decision_threshold();
+    for (index_t r = 0; r < rows; ++r) {
+      const auto p = static_cast<std::size_t>(predicted_class(out + r * width, width, thr));
+      const auto t = static_cast<std::size_t>(true_class(target + r * tw, width, tw));
+      predicted_[p] += 1;
+      actual_[t] += 1;
+      if (p == t) tp_[p] += 1;
+    }
+  }
+  double result() const override {
+    double sum = 0.0;
+    index_t present = 0;
+    for (std::size_t c = 0; c < tp_.size(); ++c) {
+      if (predicted_[c] + actual_[c] == 0) continue;
+      ++present;
+      const double tp = static_cast<double>(tp_[c]);
+      const double den = kind_ == Kind::Precision ? static_cast<double>(predicted_[c])
+                         : kind_ == Kind::Recall  ? static_cast<double>(actual_[c])
+                                                  : static_cast<double>(predicted_[c] + actual_[c]);
+      const double num = kind_ == Kind::F1 ? 2.0 * tp : tp;
+      sum += den > 0 ? num / den : 0.0;
+    }
+    return present ? sum / static_cast<double>(present) : kNaN;
+  }
+  std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<ClassCounts<T>>(kind_); }
+
+ private:
+  Kind kind_;
+  std::vector<index_t> tp_, predicted_, actual_;
+};
+
+// ----------------------------------------------------------------- values
+// Base of the metrics over the loss's probabilities of the outputs.
+template <class T>
+class ValueMetric : public Metric<T> {
+ public:
+  void check(index_t width, index_t tw, const Loss<T>&) const override { check_same_width<T>(this->name(), width, tw); }
+  void update(const T* out, const T* target, index_t rows, index_t width, index_t,
+              const Loss<T>& loss) override {
+    const T* p = out;
+    if (loss.output_kind() == OutputKind::Logits) {
+      scratch_.reserve_at_least(rows * width);
+      loss.probabilities(out, scratch_.data(), rows, width);
+      p = scratch_.data();
+    }
+    add(p, target, rows, width);
+  }
+
+ protected:
+  virtual void add(const T* p, const T* target, index_t rows, index_t width) = 0;
+
+ private:
+  AlignedBuffer<T> scratch_;
+};
+
+template <class T>
+class MeanError : public ValueMetric<T> {
+ public:
+  explicit MeanError(bool squared) : squared_(squared) {}
+  std::string name() const override { return squared_ ? "mse" : "mae"; }
+  bool higher_is_better() const override { return false; }
+  void reset() override { sum_ = 0.0, count_ = 0; }
+  double result() const override { return count_ ? sum_ / static_cast<double>(count_) : kNaN; }
+  std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<MeanError<T>>(squared_); }
+
+ protected:
+  void add(const T* p, const T* target, index_t rows, index_t width) override {
+    const index_t count = rows * width;
+    for (index_t k = 0; k < count; ++k) {
+      const double d = static_cast<double>(p[k]) - static_cast<double>(target[k]);
+      sum_ += squared_ ? d * d : std::fabs(d);
+    }
+    count_ += count;
+  }
+
+ private:
+  bool squared_;
+  double sum_ = 0.0;
+  index_t count_ = 0;
+};
+
+// 1 - SS_res / SS_tot per column, averaged over the columns; a constant
+// target column scores 1 if predicted exactly, else 0. The targets' mean
+// and sum of squared deviations merge batch by batch (Chan et al.).
+template <class T>
+class R2 : public ValueMetric<T> {
+ public:
+  std::string name() const override { return "r2"; }
+  bool higher_is_better() const override { return true; }
+  void reset() override { n_ = 0, mean_.clear(), m2_.clear(), res_.clear(); }
+  double result() const override {
+    if (n_ < 2) return kNaN;
+    double total = 0.0;
+    for (std::size_t j = 0; j < mean_.size(); ++j)
+      total += m2_[j] > 0 ? 1.0 - res_[j] / m2_[j] : (res_[j] == 0.0 ? 1.0 : 0.0);
+    return total / static_cast<double>(mean_.size());
+  }
+  std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<R2<T>>(); }
+
+ protected:
+  void add(const T* p, const T* target, index_t rows, index_t width) override {
+    const std::size_t w = static_cast<std::size_t>(width);
+    if (mean_.size() != w) mean_.assign(w, 0.0), m2_.assign(w, 0.0), res_.assign(w, 0.0);
+    for (std::size_t j = 0; j < w; ++j) {
+      double s = 0.0;
+      for (index_t r = 0; r < rows; ++r) s += static_cast<double>(target[r * width + static_cast<index_t>(j)]);
+      const double bmean = s / static_cast<double>(rows);
+      double bm2 = 0.0, res = 0.0;
+      for (index_t r = 0; r < rows; ++r) {
+        const double t = static_cast<double>(target[r * width + static_cast<index_t>(j)]);
+        const double e = t - static_cast<double>(p[r * width + static_cast<index_t>(j)]);
+        bm2 += (t - bmean) * (t - bmean);
+        res += e * e;
+      }
+      const double na = static_cast<double>(n_), nb = static_cast<double>(rows), n = na + nb;
+      const double delta = bmean - mean_[j];
+      mean_[j] += delta * nb / n;
+      m2_[j] += bm2 + delta * delta * na * nb / n;
+      res_[j] += res;
+    }
+    n_ += rows;
+  }
+
+ private:
+  index_t n_ = 0;
+  std::vector<double> mean_, m2_, res_;
+};
+
+}  // namespace
+
+template <class T>
+void Metric<T>::check(index_t, index_t, const Loss<T>&) const {}
+
+const NameTable& metric_names() {
+  static const NameTable t("metric",
+                           {"accuracy", "binary_accuracy", "precision", "recall", "f1", "mse", "mae", "r2"},
+                           {{"acc", "accuracy"}, {"mean_squared_error", "mse"}, {"mean_absolute_error", "mae"}});
+  return t;
+}
+
+template <class T>
+std::unique_ptr<Metric<T>> make_metric(const std::string& name) {
+  const std::string c = metric_names().canonical(name, "metrics");
+  if (c == "accuracy") return std::make_unique<Accuracy<T>>();
+  if (c == "binary_accuracy") return std::make_unique<BinaryAccuracy<T>>();
+  if (c == "precision") return std::make_unique<ClassCounts<T>>(ClassCounts<T>::Kind::Precision);
+  if (c == "recall") return std::make_unique<ClassCounts<T>>(ClassCounts<T>::Kind::Recall);
+  if (c == "f1") return std::make_unique<ClassCounts<T>>(ClassCounts<T>::Kind::F1);
+  if (c == "mse") return std::make_unique<MeanError<T>>(true);
+  if (c == "mae") return std::make_unique<MeanError<T>>(false);
+  return std::make_unique<R2<T>>();
+}
+
+// ---------------------------------------------------------- FunctionMetric
+template <class T>
+FunctionMetric<T>::FunctionMetric(std::string name, Fn fn, bool higher_is_better)
+    : name_(std::move(name)), fn_(std::move(fn)), higher_(higher_is_better) {
+  if (!fn_) throw ValueError(cat("metrics: '", name_, "' needs a function"));
+}
+
+template <class T>
+void FunctionMetric<T>::update(const T* out, const T* target, index_t rows, index_t width, index_t tw,
+                               const Loss<T>&) {
+  const double v = fn_(out, target, rows, width, tw);
+  sum_ += v * static_cast<double>(rows);
+  count_ += static_cast<double>(rows);
+}
+
+template <class T>
+double FunctionMetric<T>::result() const {
+  return count_ > 0 ? sum_ / count_ : kNaN;
+}
+
+template <class T>
+std::unique_ptr<Metric<T>> FunctionMetric<T>::fresh() const {
+  return std::make_unique<FunctionMetric<T>>(name_, fn_, higher_);
+}
+
+#define ENTRENA_INSTANTIATE(T)                                                \
+  template class Metric<T>;                                                   \
+  template class FunctionMetric<T>;                                           \
+  template std::unique_ptr<Metric<T>> make_metric<T>(const std::string& name);
+ENTRENA_INSTANTIATE(float)
+ENTRENA_INSTANTIATE(double)
+#undef ENTRENA_INSTANTIATE
+
+}  // namespace entrena
