@@ -254,3 +254,108 @@ def test_large_labels_are_compacted_or_refused():
         f1([0, 10**9], [0, 1], average=None)
     with pytest.raises(ValueError, match=r"confusion_matrix expected class indices below 8192"):
         confusion_matrix([0, 1], [0, 1], num_classes=10**6)
+
+
+# ------------------------------------------- the engine's metrics (C++)
+# fit and evaluate accumulate metrics in C++ batch by batch; over a whole
+# data set they equal the NumPy functions above on the loss's view of the
+# outputs (probabilities where the loss gives them that meaning).
+import json  # noqa: E402
+
+import entrena  # noqa: E402
+from entrena import _core  # noqa: E402
+from entrena import losses as LS  # noqa: E402
+
+ENGINE_METRICS = _core.names("metric")[0]
+
+
+def _case(loss_name, rng, n=97):
+    """(loss, outputs, targets as the loss prepares them) for a loss."""
+    if loss_name in ("categorical_crossentropy", "multiclass_hinge"):
+        out = rng.normal(size=(n, 4))
+        y = rng.integers(0, 4, n).astype(float)
+    elif loss_name == "categorical_crossentropy-onehot":
+        loss_name = "categorical_crossentropy"
+        out = rng.normal(size=(n, 4))
+        y = np.eye(4)[rng.integers(0, 4, n)]
+    elif loss_name == "binary_crossentropy":
+        out = rng.uniform(0, 1, (n, 1))
+        y = rng.integers(0, 2, (n, 1)).astype(float)
+    elif loss_name == "binary_crossentropy-multilabel":
+        loss_name = "binary_crossentropy"
+        out = rng.uniform(0, 1, (n, 3))
+        y = rng.integers(0, 2, (n, 3)).astype(float)
+    elif loss_name == "binary_crossentropy_with_logits":
+        out = rng.normal(size=(n, 1))
+        y = rng.integers(0, 2, (n, 1)).astype(float)
+    elif loss_name == "hinge":
+        out = rng.normal(size=(n, 1))
+        y = rng.choice([-1.0, 1.0], (n, 1))
+    else:
+        out = rng.normal(size=(n, 2))
+        y = out + rng.normal(size=(n, 2)) * 0.3
+    return LS.get(loss_name), out, y
+
+
+CASES = ["categorical_crossentropy", "categorical_crossentropy-onehot", "multiclass_hinge",
+         "binary_crossentropy", "binary_crossentropy-multilabel", "binary_crossentropy_with_logits",
+         "hinge", "mse"]
+
+
+def _applies(metric, loss, y, out):
+    if metric in ("binary_accuracy", "mse", "mae", "r2"):
+        return y.shape == out.shape
+    return True
+
+
+def _labels_01(y):
+    return np.isin(y, (0.0, 1.0, -1.0)).all()
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("metric", ENGINE_METRICS)
+def test_engine_metrics_equal_their_numpy_twins(dtype, metric, case):
+    rng = np.random.default_rng(5)
+    loss, out, y = _case(case, rng)
+    out = out.astype(dtype)
+    y = y.astype(dtype)
+    core_loss = loss.core(dtype)
+    m = _checks_core(dtype).make_metric(metric)
+    if metric in ("mse", "mae", "r2") and loss.output_kind == "margins":
+        with pytest.raises(ValueError, match=f"{metric} compares outputs with targets, but the outputs"):
+            m.update(out, y, core_loss)
+        return
+    if not _applies(metric, loss, y, out):
+        with pytest.raises(ValueError, match=f"{metric} expected targets of the output's shape"):
+            m.update(out, y, core_loss)
+        return
+    if metric == "binary_accuracy" and not _labels_01(y):
+        return   # regression targets: no twin to compare with (it refuses them)
+    for a, b in ((0, 30), (30, 31), (31, 97)):     # in batches, as fit and evaluate do
+        m.update(np.ascontiguousarray(out[a:b]), np.ascontiguousarray(y[a:b]), core_loss)
+    y_view = loss.metric_targets(y)
+    want = metrics.get(metric)(y_view, loss.metric_inputs(out))
+    tol = 1e-12 if dtype == np.float64 else 2e-6
+    assert m.result() == pytest.approx(want, rel=tol, abs=tol), (metric, case)
+    assert m.higher_is_better == (metric not in ("mse", "mae"))
+
+
+def _checks_core(dtype):
+    return _core.f64 if np.dtype(dtype) == np.float64 else _core.f32
+
+
+def test_engine_metrics_over_positions():
+    """Outputs (n, T, C) with targets (n, T): one class per position."""
+    rng = np.random.default_rng(2)
+    out = rng.normal(size=(10, 7, 3))
+    y = rng.integers(0, 3, (10, 7)).astype(float)
+    m = _core.f64.make_metric("accuracy")
+    m.update(out, y, LS.CategoricalCrossentropy().core(np.float64))
+    assert m.result() == pytest.approx(accuracy(y.reshape(-1), out.reshape(-1, 3)))
+
+
+def test_every_engine_metric_has_a_numpy_twin_and_names_come_from_the_engine():
+    names, aliases = _core.names("metric")
+    for name in names + list(aliases):
+        m = metrics.get(name)
+        assert m.name == name and m.engine_name in names and callable(m.fn)

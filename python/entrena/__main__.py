@@ -11,11 +11,12 @@ import sys
 
 import numpy as np
 
+import entrena
+from entrena.cli import run
+from entrena.datasets import load_digits
+
 
 def demo(args) -> int:
-    import entrena
-    from entrena.datasets import load_digits
-
     if args.threads:
         entrena.set_num_threads(args.threads)
     X, y = load_digits()
@@ -43,7 +44,6 @@ def demo(args) -> int:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in ("train", "predict"):
-        from .cli import run
         return run(argv)
     parser = argparse.ArgumentParser(prog="entrena", description=__doc__)
     parser.add_argument("--epochs", type=int, default=30)

@@ -11,6 +11,10 @@ import sys
 
 import numpy as np
 
+import entrena
+from entrena import data as edata
+from entrena import metrics as emetrics
+
 _META_KEY = "entrena_cli"
 
 
@@ -89,10 +93,6 @@ def _split_counts(n, val, test):
 
 
 def train(args) -> int:
-    import entrena
-    from entrena import data as edata
-    from entrena import metrics as emetrics
-
     if args.threads:
         entrena.set_num_threads(args.threads)
     names, X, y_text = read_csv(args.data, args.target)
@@ -186,8 +186,6 @@ def _num_key(v):
 
 
 def predict(args) -> int:
-    import entrena
-
     model = entrena.load(args.model)
     raw = model.metadata.get(_META_KEY)
     if raw is None:

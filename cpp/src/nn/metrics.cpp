@@ -59,28 +59,6 @@ class Accuracy : public Metric<T> {
   index_t correct_ = 0, total_ = 0;
 };
 
-template <class T>
-class BinaryAccuracy : public Metric<T> {
- public:
-  std::string name() const override { return "binary_accuracy"; }
-  bool higher_is_better() const override { return true; }
-  void check(index_t width, index_t tw, const Loss<T>&) const override { check_same_width<T>(name(), width, tw); }
-  void reset() override { correct_ = total_ = 0; }
-  void update(const T* out, const T* target, index_t rows, index_t width, index_t,
-              const Loss<T>& loss) override {
-    const double thr = loss.decision_threshold();
-    const index_t count = rows * width;
-    for (index_t k = 0; k < count; ++k)
-      correct_ += (static_cast<double>(out[k]) > thr) == (target[k] > T(0.5)) ? 1 : 0;
-    total_ += count;
-  }
-  double result() const override { return total_ ? static_cast<double>(correct_) / static_cast<double>(total_) : kNaN; }
-  std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<BinaryAccuracy<T>>(); }
-
- private:
-  index_t correct_ = 0, total_ = 0;
-};
-
 // Precision, recall and F1 from per-class counts, macro-averaged over the
 // classes that occur (as predictions or as targets).
 template <class T>
@@ -133,7 +111,12 @@ class ClassCounts : public Metric<T> {
 template <class T>
 class ValueMetric : public Metric<T> {
  public:
-  void check(index_t width, index_t tw, const Loss<T>&) const override { check_same_width<T>(this->name(), width, tw); }
+  void check(index_t width, index_t tw, const Loss<T>& loss) const override {
+    if (loss.output_kind() == OutputKind::Margins)
+      throw ValueError(cat("metrics: ", this->name(), " compares outputs with targets, but the outputs of ", loss.name(),
+                           " are margins; use accuracy, precision, recall or f1"));
+    check_same_width<T>(this->name(), width, tw);
+  }
   void update(const T* out, const T* target, index_t rows, index_t width, index_t,
               const Loss<T>& loss) override {
     const T* p = out;
@@ -150,6 +133,34 @@ class ValueMetric : public Metric<T> {
 
  private:
   AlignedBuffer<T> scratch_;
+};
+
+// Element-wise: (probability > 0.5, or margin > 0) == (target > 0.5).
+template <class T>
+class BinaryAccuracy : public ValueMetric<T> {
+ public:
+  std::string name() const override { return "binary_accuracy"; }
+  bool higher_is_better() const override { return true; }
+  void check(index_t width, index_t tw, const Loss<T>&) const override { check_same_width<T>(name(), width, tw); }
+  void reset() override { correct_ = total_ = 0; }
+  double result() const override { return total_ ? static_cast<double>(correct_) / static_cast<double>(total_) : kNaN; }
+  std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<BinaryAccuracy<T>>(); }
+  void update(const T* out, const T* target, index_t rows, index_t width, index_t tw,
+              const Loss<T>& loss) override {
+    threshold_ = static_cast<T>(loss.output_kind() == OutputKind::Margins ? 0.0 : 0.5);
+    ValueMetric<T>::update(out, target, rows, width, tw, loss);
+  }
+
+ protected:
+  void add(const T* p, const T* target, index_t rows, index_t width) override {
+    const index_t count = rows * width;
+    for (index_t k = 0; k < count; ++k) correct_ += (p[k] > threshold_) == (target[k] > T(0.5)) ? 1 : 0;
+    total_ += count;
+  }
+
+ private:
+  index_t correct_ = 0, total_ = 0;
+  T threshold_ = T(0.5);
 };
 
 template <class T>

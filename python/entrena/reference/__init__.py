@@ -3,7 +3,9 @@ entrena, computed in float64. Tests compare the engine against it; it is
 also a small teaching implementation of how training works.
 
 Submodules: ``gemm`` (GEMM and dense layer), ``activations``, ``losses``,
-``optimizers``, ``checks`` (input checks), and ``trainer`` (an MLP trained in plain NumPy,
-the benchmarks' baseline).
+``optimizers``, ``normalization`` (feature standardization), ``checks``
+(input checks), and ``trainer`` (an MLP trained in plain NumPy, the
+benchmarks' baseline). The metrics' twins are the functions of
+``entrena.metrics``.
 """
-from . import activations, checks, gemm, losses, optimizers, trainer  # noqa: F401
+from . import activations, checks, gemm, losses, normalization, optimizers, trainer  # noqa: F401

@@ -13,7 +13,8 @@
 //    row), the argmax of a one-hot or probability row, or for one column
 //    1 when the target is above 0.5 (0/1 and -1/+1 labels alike);
 //  - value metrics (mse, mae, r2) compare the loss's probabilities of the
-//    outputs (Loss::probabilities) with targets of the output's shape.
+//    outputs (Loss::probabilities) with targets of the output's shape
+//    (not for margins: the outputs of hinge losses).
 // Rows are as the loss sees them: outputs (n, ..., C) give n·(...) rows.
 // The NumPy functions of entrena.metrics compute the same values.
 #pragma once
