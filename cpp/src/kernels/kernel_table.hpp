@@ -26,7 +26,7 @@
 //      arguments, choose the thread count, then call
 //      kernels::table<T>().conv2d_forward(...).
 // Tests: the kernel's tests run on every ISA the CPU has (the `isa` fixture
-// of tests/conftest.py).
+// of tests/conftest.py). docs/kernels.md describes the whole mechanism.
 #pragma once
 
 #include <cstdint>
