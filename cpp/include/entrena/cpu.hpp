@@ -1,6 +1,6 @@
-// CPU features and the kernel variant (ISA path) in use. Kernels with
-// ISA-specific variants (files named *_avx512.cpp, *_avx2.cpp,
-// *_generic.cpp) ask active_isa() which one to run.
+// CPU features and the kernel variant (ISA path) in use. The kernels are
+// compiled once per ISA and every kernel call runs the variant of
+// active_isa() (see docs/kernels.md).
 #pragma once
 
 #include <string>

@@ -1,21 +1,10 @@
-// The activation kernels' entry points: choose a thread count and the ISA
-// variant, then run it. The kernels themselves are in activations_impl.hpp.
+// The activation kernels' entry points: choose a thread count, then run the
+// active ISA's kernel from the kernel table (kernel_table.hpp). The kernels
+// themselves are in activations_impl.hpp and vmath.hpp.
 #include "entrena/kernels/activations.hpp"
 
-#include "entrena/cpu.hpp"
 #include "entrena/parallel.hpp"
-
-#define ENTRENA_ISA_NS isa_generic
-#include "activations_isa.hpp"
-#undef ENTRENA_ISA_NS
-#ifdef ENTRENA_X86
-#define ENTRENA_ISA_NS isa_avx2
-#include "activations_isa.hpp"
-#undef ENTRENA_ISA_NS
-#define ENTRENA_ISA_NS isa_avx512
-#include "activations_isa.hpp"
-#undef ENTRENA_ISA_NS
-#endif
+#include "kernel_table.hpp"
 
 namespace entrena {
 
@@ -27,16 +16,7 @@ constexpr double kTranscendental = 24.0;
 int nt_for(index_t n, double cost) { return threads_for(static_cast<double>(n) * cost); }
 }  // namespace
 
-#ifdef ENTRENA_X86
-#define ENTRENA_DISPATCH(fn, ...)                                    \
-  switch (active_isa()) {                                            \
-    case Isa::AVX512: isa_avx512::fn<T>(__VA_ARGS__); return;        \
-    case Isa::AVX2: isa_avx2::fn<T>(__VA_ARGS__); return;            \
-    default: isa_generic::fn<T>(__VA_ARGS__); return;                \
-  }
-#else
-#define ENTRENA_DISPATCH(fn, ...) isa_generic::fn<T>(__VA_ARGS__);
-#endif
+#define ENTRENA_DISPATCH(fn, ...) kernels::table<T>().fn(__VA_ARGS__);
 
 #define ENTRENA_MATH(fn)                                             \
   template <class T>                                                 \

@@ -1,45 +1,43 @@
-// The activation kernels, written once over the vector type of vmath.hpp.
-// Internal: activations_avx512.cpp, activations_avx2.cpp and
-// activations_generic.cpp each define ENTRENA_ISA_NS and ENTRENA_VBYTES and
-// include this file, so the same source is compiled for each ISA; the
-// dispatcher in activations.cpp picks one at run time (active_isa()).
+// The activation kernels, written once over the SIMD mapping (simd.hpp)
+// and the vector math of vmath.hpp. Internal header of the ISA translation
+// units (isa_kernels.hpp): each compiles it for its ISA, in its namespace,
+// and puts the kernels in its table (kernel_table.hpp).
 //
 // Threads: element-wise kernels split the data into fixed blocks of
 // kBlock elements, rows kernels into rows; each element or row is computed
 // by exactly one thread with the same instructions whatever the thread
 // count (partial vectors are padded, not computed by a scalar tail), so
 // results are bitwise identical for any number of threads.
+#pragma once
 
 #include <cstdint>
 
-#include "activations_isa.hpp"
-
-namespace entrena {
-namespace ENTRENA_ISA_NS {
-
+#include "kernel_table.hpp"
+#include "simd.hpp"
 #include "vmath.hpp"
 
+namespace entrena::ENTRENA_ISA_NS {
 namespace {
+
+using idx = kernels::idx;
 
 constexpr idx kBlock = 4096;  // elements per parallel task (multiple of every vector width)
 
 inline idx min_idx(idx a, idx b) { return a < b ? a : b; }
 
-// y[i] = f(x[i]) over vectors; the last partial vector is padded with `pad`.
+// y[i] = f(x[i]) over vectors; the last partial vector is padded with 0.
 template <class T, class F>
 inline void map1(const T* x, T* y, idx n, int nt, F f) {
-  constexpr int L = VecTraits<T>::lanes;
+  constexpr int L = simd::lanes<T>;
   const idx nb = (n + kBlock - 1) / kBlock;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (idx b = 0; b < nb; ++b) {
     const idx lo = b * kBlock, hi = min_idx(n, lo + kBlock);
     idx i = lo;
-    for (; i + L <= hi; i += L) vstore<T>(y + i, f(vload<T>(x + i)));
+    for (; i + L <= hi; i += L) simd::store(y + i, f(simd::load(x + i)));
     if (i < hi) {
-      T buf[L] = {};
-      __builtin_memcpy(buf, x + i, static_cast<std::size_t>(hi - i) * sizeof(T));
-      vstore<T>(buf, f(vload<T>(buf)));
-      __builtin_memcpy(y + i, buf, static_cast<std::size_t>(hi - i) * sizeof(T));
+      const int m = static_cast<int>(hi - i);
+      simd::store_part(y + i, f(simd::load_part(x + i, m, T(0))), m);
     }
   }
 }
@@ -47,55 +45,19 @@ inline void map1(const T* x, T* y, idx n, int nt, F f) {
 // out[i] = f(a[i], b[i]).
 template <class T, class F>
 inline void map2(const T* a, const T* b2, T* out, idx n, int nt, F f) {
-  constexpr int L = VecTraits<T>::lanes;
+  constexpr int L = simd::lanes<T>;
   const idx nb = (n + kBlock - 1) / kBlock;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (idx b = 0; b < nb; ++b) {
     const idx lo = b * kBlock, hi = min_idx(n, lo + kBlock);
     idx i = lo;
-    for (; i + L <= hi; i += L) vstore<T>(out + i, f(vload<T>(a + i), vload<T>(b2 + i)));
+    for (; i + L <= hi; i += L) simd::store(out + i, f(simd::load(a + i), simd::load(b2 + i)));
     if (i < hi) {
-      T ba[L] = {}, bb[L] = {};
-      const std::size_t bytes = static_cast<std::size_t>(hi - i) * sizeof(T);
-      __builtin_memcpy(ba, a + i, bytes);
-      __builtin_memcpy(bb, b2 + i, bytes);
-      vstore<T>(ba, f(vload<T>(ba), vload<T>(bb)));
-      __builtin_memcpy(out + i, ba, bytes);
+      const int m = static_cast<int>(hi - i);
+      simd::store_part(out + i, f(simd::load_part(a + i, m, T(0)), simd::load_part(b2 + i, m, T(0))),
+                       m);
     }
   }
-}
-
-// Loads x[i .. i+L) where only `count` (< L) elements exist; pads with `pad`.
-template <class T>
-inline vec_t<T> vload_part(const T* x, idx count, T pad) {
-  constexpr int L = VecTraits<T>::lanes;
-  T buf[L];
-  for (int j = 0; j < L; ++j) buf[j] = pad;
-  __builtin_memcpy(buf, x, static_cast<std::size_t>(count) * sizeof(T));
-  return vload<T>(buf);
-}
-
-template <class T>
-inline void vstore_part(T* y, vec_t<T> v, idx count) {
-  constexpr int L = VecTraits<T>::lanes;
-  T buf[L];
-  vstore<T>(buf, v);
-  __builtin_memcpy(y, buf, static_cast<std::size_t>(count) * sizeof(T));
-}
-
-// Lanes summed in lane order (a fixed order).
-template <class T>
-inline T hsum(vec_t<T> v) {
-  T s = v[0];
-  for (int j = 1; j < VecTraits<T>::lanes; ++j) s += v[j];
-  return s;
-}
-
-template <class T>
-inline T hmax(vec_t<T> v) {
-  T m = v[0];
-  for (int j = 1; j < VecTraits<T>::lanes; ++j) m = v[j] > m ? v[j] : m;
-  return m;
 }
 
 template <class T>
@@ -109,8 +71,8 @@ inline vec_t<T> vsigmoid(vec_t<T> x) {
 
 template <class T>
 inline vec_t<T> vclamp(vec_t<T> x, T lo, T hi) {
-  x = x < lo ? splat<T>(lo) : x;
-  return x > hi ? splat<T>(hi) : x;
+  x = x < lo ? simd::set1<T>(lo) : x;
+  return x > hi ? simd::set1<T>(hi) : x;
 }
 
 constexpr double kInvSqrt2 = 0.7071067811865476;
@@ -123,35 +85,35 @@ constexpr double kSoftplusThreshold = 20.0;  // PyTorch's default (beta = 1)
 template <class T>
 inline void softmax_row(const T* x, T* y, idx cols, bool log) {
   using V = vec_t<T>;
-  constexpr int L = VecTraits<T>::lanes;
+  constexpr int L = simd::lanes<T>;
   const T ninf = -__builtin_inf();
   // Row maximum.
-  V vm = splat<T>(ninf);
+  V vm = simd::set1<T>(ninf);
   idx j = 0;
   for (; j + L <= cols; j += L) {
-    const V v = vload<T>(x + j);
+    const V v = simd::load(x + j);
     vm = v > vm ? v : vm;
   }
   if (j < cols) {
-    const V v = vload_part<T>(x + j, cols - j, ninf);
+    const V v = simd::load_part(x + j, static_cast<int>(cols - j), ninf);
     vm = v > vm ? v : vm;
   }
-  const T m = hmax<T>(vm);
+  const T m = simd::hmax<T>(vm);
   // Sum of exp(x - m); softmax stores the exponentials on the way.
   V acc = V{};
   for (j = 0; j + L <= cols; j += L) {
-    const V e = vexp<T>(vload<T>(x + j) - m);
-    if (!log) vstore<T>(y + j, e);
+    const V e = vexp<T>(simd::load(x + j) - m);
+    if (!log) simd::store(y + j, e);
     acc += e;
   }
   if (j < cols) {
-    const V e = vexp<T>(vload_part<T>(x + j, cols - j, ninf) - m);
-    if (!log) vstore_part<T>(y + j, e, cols - j);
+    const V e = vexp<T>(simd::load_part(x + j, static_cast<int>(cols - j), ninf) - m);
+    if (!log) simd::store_part(y + j, e, static_cast<int>(cols - j));
     acc += e;
   }
-  const T s = hsum<T>(acc);
+  const T s = simd::hsum<T>(acc);
   if (log) {
-    const T ls = vlog<T>(splat<T>(s))[0];
+    const T ls = vlog<T>(simd::set1<T>(s))[0];
     for (j = 0; j < cols; ++j) y[j] = (x[j] - m) - ls;
   } else {
     const T inv = T(1) / s;
@@ -163,18 +125,16 @@ inline void softmax_row(const T* x, T* y, idx cols, bool log) {
 template <class T>
 inline T row_dot(const T* a, const T* b, idx cols) {
   using V = vec_t<T>;
-  constexpr int L = VecTraits<T>::lanes;
+  constexpr int L = simd::lanes<T>;
   V acc = V{};
   idx j = 0;
-  for (; j + L <= cols; j += L) acc += b ? vload<T>(a + j) * vload<T>(b + j) : vload<T>(a + j);
+  for (; j + L <= cols; j += L) acc += b ? simd::load(a + j) * simd::load(b + j) : simd::load(a + j);
   if (j < cols) {
-    const V va = vload_part<T>(a + j, cols - j, T(0));
-    acc += b ? va * vload_part<T>(b + j, cols - j, T(0)) : va;
+    const V va = simd::load_part(a + j, static_cast<int>(cols - j), T(0));
+    acc += b ? va * simd::load_part(b + j, static_cast<int>(cols - j), T(0)) : va;
   }
-  return hsum<T>(acc);
+  return simd::hsum<T>(acc);
 }
-
-}  // namespace
 
 // ------------------------------------------------------------- raw math
 template <class T>
@@ -271,7 +231,7 @@ void gelu_forward(const T* x, T* y, idx n, int nt) {
     // Phi(x) = erfc(-x/sqrt2)/2 keeps its relative accuracy for x << 0.
     // Below -40 Phi is 0 and x is clamped so that -inf gives 0, not NaN.
     const vec_t<T> cdf = T(0.5) * verfc<T>(v * T(-kInvSqrt2));
-    const vec_t<T> xc = v < T(-40) ? splat<T>(T(-40)) : v;
+    const vec_t<T> xc = v < T(-40) ? simd::set1<T>(T(-40)) : v;
     return xc * cdf;
   });
 }
@@ -310,7 +270,7 @@ void gelu_tanh_backward(const T* x, const T* dy, T* dx, idx n, int nt) {
 template <class T>
 void silu_forward(const T* x, T* y, idx n, int nt) {
   map1<T>(x, y, n, nt, [](vec_t<T> v) {
-    const vec_t<T> xc = v < T(-1000) ? splat<T>(T(-1000)) : v;  // -inf -> 0, not NaN
+    const vec_t<T> xc = v < T(-1000) ? simd::set1<T>(T(-1000)) : v;  // -inf -> 0, not NaN
     return xc * vsigmoid<T>(v);
   });
 }
@@ -370,53 +330,17 @@ void log_softmax_backward(const T* y, const T* dy, T* dx, idx rows, idx cols, in
     T* dr = dx + r * cols;
     const T total = row_dot<T>(gr, nullptr, cols);
     // dx = dy - softmax * sum(dy), softmax = exp(y).
-    constexpr int L = VecTraits<T>::lanes;
+    constexpr int L = simd::lanes<T>;
     idx j = 0;
     for (; j + L <= cols; j += L)
-      vstore<T>(dr + j, vload<T>(gr + j) - vexp<T>(vload<T>(yr + j)) * total);
+      simd::store(dr + j, simd::load(gr + j) - vexp<T>(simd::load(yr + j)) * total);
     if (j < cols) {
-      const vec_t<T> v = vload_part<T>(gr + j, cols - j, T(0)) -
-                         vexp<T>(vload_part<T>(yr + j, cols - j, T(0))) * total;
-      vstore_part<T>(dr + j, v, cols - j);
+      const vec_t<T> v = simd::load_part(gr + j, static_cast<int>(cols - j), T(0)) -
+                         vexp<T>(simd::load_part(yr + j, static_cast<int>(cols - j), T(0))) * total;
+      simd::store_part(dr + j, v, static_cast<int>(cols - j));
     }
   }
 }
 
-#define ENTRENA_ACT_INSTANTIATE(T)                                                     \
-  template void math_exp<T>(const T*, T*, idx, int);                                   \
-  template void math_expm1<T>(const T*, T*, idx, int);                                 \
-  template void math_log<T>(const T*, T*, idx, int);                                  \
-  template void math_log1p<T>(const T*, T*, idx, int);                                 \
-  template void math_tanh<T>(const T*, T*, idx, int);                                  \
-  template void math_erf<T>(const T*, T*, idx, int);                                   \
-  template void math_erfc<T>(const T*, T*, idx, int);                                  \
-  template void identity_forward<T>(const T*, T*, idx, int);                           \
-  template void identity_backward<T>(const T*, T*, idx, int);                          \
-  template void sigmoid_forward<T>(const T*, T*, idx, int);                            \
-  template void sigmoid_backward<T>(const T*, const T*, T*, idx, int);                 \
-  template void tanh_forward<T>(const T*, T*, idx, int);                               \
-  template void tanh_backward<T>(const T*, const T*, T*, idx, int);                    \
-  template void relu_forward<T>(const T*, T*, idx, int);                               \
-  template void relu_backward<T>(const T*, const T*, T*, idx, int);                    \
-  template void leaky_relu_forward<T>(const T*, T*, idx, T, int);                      \
-  template void leaky_relu_backward<T>(const T*, const T*, T*, idx, T, int);           \
-  template void elu_forward<T>(const T*, T*, idx, T, int);                             \
-  template void elu_backward<T>(const T*, const T*, T*, idx, T, int);                  \
-  template void gelu_forward<T>(const T*, T*, idx, int);                               \
-  template void gelu_backward<T>(const T*, const T*, T*, idx, int);                    \
-  template void gelu_tanh_forward<T>(const T*, T*, idx, int);                          \
-  template void gelu_tanh_backward<T>(const T*, const T*, T*, idx, int);               \
-  template void silu_forward<T>(const T*, T*, idx, int);                               \
-  template void silu_backward<T>(const T*, const T*, T*, idx, int);                    \
-  template void softplus_forward<T>(const T*, T*, idx, int);                           \
-  template void softplus_backward<T>(const T*, const T*, T*, idx, int);                \
-  template void softmax_forward<T>(const T*, T*, idx, idx, int);                       \
-  template void softmax_backward<T>(const T*, const T*, T*, idx, idx, int);            \
-  template void log_softmax_forward<T>(const T*, T*, idx, idx, int);                   \
-  template void log_softmax_backward<T>(const T*, const T*, T*, idx, idx, int);
-ENTRENA_ACT_INSTANTIATE(float)
-ENTRENA_ACT_INSTANTIATE(double)
-#undef ENTRENA_ACT_INSTANTIATE
-
-}  // namespace ENTRENA_ISA_NS
-}  // namespace entrena
+}  // namespace
+}  // namespace entrena::ENTRENA_ISA_NS

@@ -1,29 +1,29 @@
-// GEMM dispatcher: checks the arguments, handles the degenerate cases,
-// picks the thread count and the ISA variant, and owns the per-thread
-// packing buffers. The loop nest and the micro-kernels are in
-// gemm_driver.hpp and gemm_{avx512,avx2,generic}.cpp.
+// GEMM entry points: check the arguments, handle the degenerate cases,
+// pick the thread count, then run the active ISA's GEMM from the kernel
+// table (kernel_table.hpp). Also owns the per-thread packing buffers. The
+// loop nest and the micro-kernel are in gemm_driver.hpp.
 #include <chrono>
 
 #include "entrena/kernels/gemm.hpp"
 #include "entrena/parallel.hpp"
-#include "gemm_internal.hpp"
+#include "kernel_table.hpp"
 
 namespace entrena {
 
-namespace gemm_detail {
+namespace kernels {
 
 template <class T>
-T* workspace(int slot, index_t n) {
+T* gemm_workspace(int slot, index_t n) {
   // Two buffers per thread and element type, grown on demand and kept for
   // the life of the thread: a steady state allocates nothing.
   thread_local AlignedBuffer<T> bufs[2];
   bufs[slot].reserve_at_least(n);
   return bufs[slot].data();
 }
-template float* workspace<float>(int, index_t);
-template double* workspace<double>(int, index_t);
+template float* gemm_workspace<float>(int, index_t);
+template double* gemm_workspace<double>(int, index_t);
 
-}  // namespace gemm_detail
+}  // namespace kernels
 
 namespace {
 
@@ -76,14 +76,8 @@ void gemm_fused(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, co
   // second thread costs more than it saves.
   const double work = static_cast<double>(M) * N * K;
   const int nt = threads_for(work, 262144.0);
-  const gemm_detail::Args<T> g{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu, nt};
-  switch (active_isa()) {
-#if defined(ENTRENA_X86)
-    case Isa::AVX512: gemm_detail::gemm_avx512(g); return;
-    case Isa::AVX2: gemm_detail::gemm_avx2(g); return;
-#endif
-    default: gemm_detail::gemm_generic(g); return;
-  }
+  const kernels::GemmArgs<T> g{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu, nt};
+  kernels::table<T>().gemm(g);
 }
 
 template <class T>
@@ -98,11 +92,7 @@ double fma_peak_gflops(double seconds, Isa isa, int threads) {
                          ", got ", isa_name(isa)));
   if (threads < 1) throw ValueError(cat("threads: expected >= 1, got ", threads));
   if (!(seconds > 0)) throw ValueError(cat("seconds: expected > 0, got ", seconds));
-  auto chains = &gemm_detail::fma_chains_generic;
-#if defined(ENTRENA_X86)
-  if (isa == Isa::AVX512) chains = &gemm_detail::fma_chains_avx512;
-  if (isa == Isa::AVX2) chains = &gemm_detail::fma_chains_avx2;
-#endif
+  const auto chains = kernels::isa_table(isa).fma_chains;
   double total = 0;
   // Every thread runs short chunks of the loop for `seconds` on its own
   // clock and keeps its fastest chunk, so a time slice lost to another

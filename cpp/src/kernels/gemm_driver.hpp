@@ -1,8 +1,8 @@
-// The GEMM loop nest, packing and micro-kernel templates, included by each
-// ISA variant (gemm_avx512.cpp, gemm_avx2.cpp, gemm_generic.cpp) so the
-// whole nest is compiled for that ISA. Everything here has internal linkage
-// (anonymous namespace): no function compiled for one ISA can be picked by
-// the linker for another variant.
+// The GEMM loop nest, packing and micro-kernel, written once over the SIMD
+// mapping (simd.hpp). Internal header of the ISA translation units
+// (isa_kernels.hpp): each compiles it for its ISA, in its namespace with
+// internal linkage, with its own blocking (Blocking below, chosen in
+// isa_avx512.cpp, isa_avx2.cpp, isa_generic.cpp).
 //
 // Loop nest (row-major C; this is BLIS's order applied to Cᵀ = Bᵀ·Aᵀ, so the
 // broadcast operand is A and the vector operand is B):
@@ -19,10 +19,15 @@
 // computes it. So the results are bitwise identical for any thread count.
 #pragma once
 
-#include "gemm_internal.hpp"
+#include "kernel_table.hpp"
+#include "simd.hpp"
 
-namespace entrena::gemm_detail {
+namespace entrena::ENTRENA_ISA_NS {
 namespace {
+namespace gemm {
+
+template <class T>
+using Args = kernels::GemmArgs<T>;
 
 inline index_t imin(index_t a, index_t b) { return a < b ? a : b; }
 inline index_t round_up(index_t a, index_t m) { return (a + m - 1) / m * m; }
@@ -39,12 +44,13 @@ struct Epilogue {
   bool relu;
 };
 
-// The vector micro-kernel, shared by the AVX2 and AVX-512 variants through a
-// vector-traits class V (register type R, width W, mask type Mask,
-// load/store/fma/...). It computes ROWS (<= MR) rows of an MR×NR tile; the
-// rows of a partial tile are a compile-time count, so a 1-row product does
-// 1 row of work. EDGE: only the first nr (< NR) columns are valid; B and C
-// are then read and written with masks, never past column nr.
+// The micro-kernel. It computes ROWS (<= MR) rows of an MR×NR tile
+// (NR = NV vectors); the rows of a partial tile are a compile-time count,
+// so a 1-row product does 1 row of work. EDGE: only the first nr (< NR)
+// columns are valid; B and C are then read and written with masks, never
+// past column nr. (Where masked loads are no single instruction
+// (!simd::kMaskedLoads), B is read whole instead: the driver then passes
+// an edge panel of B zero-padded to NR columns.)
 //   a: ROWS×kc micro-panel of op(A). AL == 0: element (i, k) at a[k*as + i]
 //      (packed panel, as == MR, or op(A) = Aᵀ read in place, as == lda);
 //      AL == 1: at a[i*as + k] (A read in place, as == lda).
@@ -52,38 +58,36 @@ struct Epilogue {
 //   c: ROWS×NR tile of C, row stride ldc.
 // Each element of C gets the same operations in the same order whatever
 // ROWS, EDGE and the layouts are.
-template <class V, int ROWS, int NV, int AL, bool EDGE>
-inline void vec_tile(index_t kc, const typename V::T* a, index_t as, const typename V::T* b,
-                     index_t bs, typename V::T* c, index_t ldc, index_t nr,
-                     const Epilogue<typename V::T>& ep) {
-  using T = typename V::T;
-  using R = typename V::R;
-  constexpr int W = V::W;
-  typename V::Mask mask[NV] = {};
+template <class T, int ROWS, int NV, int AL, bool EDGE>
+inline void vec_tile(index_t kc, const T* a, index_t as, const T* b, index_t bs, T* c,
+                     index_t ldc, index_t nr, const Epilogue<T>& ep) {
+  using R = simd::vec<T>;
+  constexpr int W = simd::lanes<T>;
+  simd::mask_t<T> mask[NV] = {};
   if constexpr (EDGE) {
     for (int v = 0; v < NV; ++v) {
       const index_t left = nr - v * W;
-      mask[v] = V::mask(static_cast<int>(left < 0 ? 0 : left > W ? W : left));
+      mask[v] = simd::mask<T>(static_cast<int>(left < 0 ? 0 : left > W ? W : left));
     }
   }
   auto load = [&](const T* p, int v) {
     if constexpr (EDGE)
-      return V::maskload(p, mask[v]);
+      return simd::maskload(p, mask[v]);
     else
-      return V::load(p);
+      return simd::load(p);
   };
 
   R acc[ROWS][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+    for (int v = 0; v < NV; ++v) acc[i][v] = simd::zero<T>();
   // The tile of C is needed after the K loop: start fetching it now.
 #pragma GCC unroll 16
   for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 16
     for (int v = 0; v < NV * W * static_cast<int>(sizeof(T)); v += 64)
-      V::prefetch(reinterpret_cast<const char*>(c + i * ldc) + v);
+      simd::prefetch(reinterpret_cast<const char*>(c + i * ldc) + v);
 
   const index_t a_step = AL == 0 ? as : 1;
 #pragma GCC unroll 2
@@ -94,15 +98,20 @@ inline void vec_tile(index_t kc, const typename V::T* a, index_t as, const typen
       // the hardware prefetcher follows late on short K loops.
 #pragma GCC unroll 16
       for (int v = 0; v < NV * W * static_cast<int>(sizeof(T)); v += 64)
-        V::prefetch(reinterpret_cast<const char*>(b + kPrefetchRows * bs) + v);
+        simd::prefetch(reinterpret_cast<const char*>(b + kPrefetchRows * bs) + v);
     }
 #pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) bv[v] = load(b + v * W, v);
+    for (int v = 0; v < NV; ++v) {
+      if constexpr (simd::kMaskedLoads)
+        bv[v] = load(b + v * W, v);
+      else
+        bv[v] = simd::load(b + v * W);
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < ROWS; ++i) {
-      const R ai = V::set1(AL == 0 ? a[i] : a[i * as]);
+      const R ai = simd::set1(AL == 0 ? a[i] : a[i * as]);
 #pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(ai, bv[v], acc[i][v]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = simd::fma(ai, bv[v], acc[i][v]);
     }
     a += a_step;
     b += bs;
@@ -114,47 +123,47 @@ inline void vec_tile(index_t kc, const typename V::T* a, index_t as, const typen
   const T* bias = ep.bias;
   const bool relu = ep.relu;
   if (alpha != T(1)) {
-    const R va = V::set1(alpha);
+    const R va = simd::set1(alpha);
 #pragma GCC unroll 16
     for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) acc[i][v] = V::mul(acc[i][v], va);
+      for (int v = 0; v < NV; ++v) acc[i][v] = simd::mul(acc[i][v], va);
   }
   if (beta == T(1)) {
 #pragma GCC unroll 16
     for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) acc[i][v] = V::add(load(c + i * ldc + v * W, v), acc[i][v]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = simd::add(load(c + i * ldc + v * W, v), acc[i][v]);
   } else if (beta != T(0)) {
-    const R vb = V::set1(beta);
+    const R vb = simd::set1(beta);
 #pragma GCC unroll 16
     for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 16
       for (int v = 0; v < NV; ++v)
-        acc[i][v] = V::fma(load(c + i * ldc + v * W, v), vb, acc[i][v]);
+        acc[i][v] = simd::fma(load(c + i * ldc + v * W, v), vb, acc[i][v]);
   }
   if (bias) {
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
       const R bv = load(bias + v * W, v);
 #pragma GCC unroll 16
-      for (int i = 0; i < ROWS; ++i) acc[i][v] = V::add(acc[i][v], bv);
+      for (int i = 0; i < ROWS; ++i) acc[i][v] = simd::add(acc[i][v], bv);
     }
   }
   if (relu) {
 #pragma GCC unroll 16
     for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) acc[i][v] = V::relu(acc[i][v]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = simd::relu(acc[i][v]);
   }
 #pragma GCC unroll 16
   for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
       if constexpr (EDGE)
-        V::maskstore(c + i * ldc + v * W, mask[v], acc[i][v]);
+        simd::maskstore(c + i * ldc + v * W, mask[v], acc[i][v]);
       else
-        V::store(c + i * ldc + v * W, acc[i][v]);
+        simd::store(c + i * ldc + v * W, acc[i][v]);
     }
 }
 
@@ -220,15 +229,24 @@ inline void pack_b_panel(const Args<T>& g, index_t p0, index_t kc, index_t j0, i
 
 // ------------------------------------------------------------------- driver
 
-// Kern provides: T, MR, NR, KC, MC, NC, WIDE, WIDE_ROWS and
-//   template <int AL, int ROWS, bool EDGE, int S>
-//   static void tile(kc, a, as, b, bs, c, ldc, nr, const Epilogue<T>&)
-// computing ROWS rows of S·NR columns (S = 1, or WIDE when ROWS <= WIDE_ROWS).
-template <class Kern>
+// The register tile and the cache blocks of one ISA and element type:
+// MR rows × NV vectors of C in registers; K, M, N blocks of KC, MC, NC; a
+// tile of up to WIDE_ROWS rows may be WIDE micro-panels wide (WIDE = 1: no
+// wide tiles).
+template <class T_, int MR_, int NV_, index_t KC_, index_t MC_, index_t NC_, int WIDE_,
+          int WIDE_ROWS_>
+struct Blocking {
+  using T = T_;
+  static constexpr int MR = MR_, NV = NV_, NR = NV_ * simd::lanes<T_>;
+  static constexpr index_t KC = KC_, MC = MC_, NC = NC_;
+  static constexpr int WIDE = WIDE_, WIDE_ROWS = WIDE_ROWS_;
+};
+
+template <class B>
 struct Driver {
-  using T = typename Kern::T;
-  static constexpr int MR = Kern::MR, NR = Kern::NR;
-  static constexpr index_t KC = Kern::KC, MC = Kern::MC, NC = Kern::NC;
+  using T = typename B::T;
+  static constexpr int MR = B::MR, NR = B::NR, NV = B::NV;
+  static constexpr index_t KC = B::KC, MC = B::MC, NC = B::NC;
 
   // A tile of mr (<= MR) rows and nr (<= NR) columns.
   template <int AL, int ROWS = MR>
@@ -237,26 +255,25 @@ struct Driver {
     if constexpr (ROWS >= 1) {
       if (mr == ROWS) {
         if (nr == NR)
-          Kern::template tile<AL, ROWS, false, 1>(kc, a, as, b, bs, c, ldc, nr, ep);
+          vec_tile<T, ROWS, NV, AL, false>(kc, a, as, b, bs, c, ldc, nr, ep);
         else
-          Kern::template tile<AL, ROWS, true, 1>(kc, a, as, b, bs, c, ldc, nr, ep);
+          vec_tile<T, ROWS, NV, AL, true>(kc, a, as, b, bs, c, ldc, nr, ep);
         return;
       }
       tile<AL, ROWS - 1>(kc, a, as, b, bs, c, ldc, mr, nr, ep);
     }
   }
 
-  // A tile of mr (<= Kern::WIDE_ROWS) rows and WIDE·NR columns: with few
+  // A tile of mr (<= B::WIDE_ROWS) rows and WIDE·NR columns: with few
   // rows, a wider tile keeps enough independent accumulators in flight to
   // hide the FMA latency. Only for B read in place (not packed in NR-wide
   // micro-panels).
-  template <int AL, int ROWS = Kern::WIDE_ROWS>
+  template <int AL, int ROWS = B::WIDE_ROWS>
   static void wide_tile(index_t kc, const T* a, index_t as, const T* b, index_t bs, T* c,
                         index_t ldc, index_t mr, const Epilogue<T>& ep) {
     if constexpr (ROWS >= 1) {
       if (mr == ROWS) {
-        Kern::template tile<AL, ROWS, false, Kern::WIDE>(kc, a, as, b, bs, c, ldc,
-                                                         Kern::WIDE * NR, ep);
+        vec_tile<T, ROWS, NV * B::WIDE, AL, false>(kc, a, as, b, bs, c, ldc, B::WIDE * NR, ep);
         return;
       }
       wide_tile<AL, ROWS - 1>(kc, a, as, b, bs, c, ldc, mr, ep);
@@ -270,8 +287,8 @@ struct Driver {
                         index_t pc, index_t kc, index_t jc, index_t nc, const T* bpack,
                         bool b_packed, const Epilogue<T>& ep) {
     index_t jr = 0;
-    if (!b_packed && mr <= Kern::WIDE_ROWS && Kern::WIDE > 1) {
-      constexpr index_t WN = Kern::WIDE * NR;
+    if (!b_packed && mr <= B::WIDE_ROWS && B::WIDE > 1) {
+      constexpr index_t WN = B::WIDE * NR;
       for (; jr + WN <= nc; jr += WN) {
         Epilogue<T> e = ep;
         if (e.bias) e.bias += jc + jr;
@@ -285,6 +302,15 @@ struct Driver {
       const index_t bs = b_packed ? NR : g.ldb;
       Epilogue<T> e = ep;
       if (e.bias) e.bias += jc + jr;
+      if constexpr (!simd::kMaskedLoads) {
+        // The edge panel of a B read in place, zero-padded (see vec_tile).
+        if (nr < NR && !b_packed) {
+          T bpad[KC * NR];
+          pack_b_panel<NR>(g, pc, kc, jc + jr, nr, bpad);
+          tile<AL>(kc, a, as, bpad, NR, g.C + i0 * g.ldc + jc + jr, g.ldc, mr, nr, e);
+          continue;
+        }
+      }
       tile<AL>(kc, a, as, b, bs, g.C + i0 * g.ldc + jc + jr, g.ldc, mr, nr, e);
     }
   }
@@ -299,8 +325,8 @@ struct Driver {
   static void rect(const Args<T>& g, index_t m0, index_t m1, index_t n0, index_t n1,
                    bool pack_a, bool pack_b) {
     const index_t kb = imin(k_block(g.K), g.K);
-    T* abuf = pack_a ? workspace<T>(0, round_up(imin(MC, m1 - m0), MR) * kb) : nullptr;
-    T* bbuf = pack_b ? workspace<T>(1, round_up(imin(NC, n1 - n0), NR) * kb) : nullptr;
+    T* abuf = pack_a ? kernels::gemm_workspace<T>(0, round_up(imin(MC, m1 - m0), MR) * kb) : nullptr;
+    T* bbuf = pack_b ? kernels::gemm_workspace<T>(1, round_up(imin(NC, n1 - n0), NR) * kb) : nullptr;
     for (index_t ic = m0; ic < m1; ic += MC) {
       const index_t mc = imin(MC, m1 - ic);
       for (index_t pc = 0; pc < g.K; pc += kb) {
@@ -369,5 +395,30 @@ struct Driver {
   }
 };
 
+// The table entry: C = act(alpha·op(A)·op(B) + beta·C + bias) with blocking B.
+template <class B>
+void run(const Args<typename B::T>& g) {
+  Driver<B>::run(g);
+}
+
+// C independent chains of float vector FMAs, more than FMA latency ×
+// throughput, run `iters` times; returns the flops of one round.
+template <int C>
+double fma_chains(long iters, float* sink) {
+  using V = simd::vec<float>;
+  V acc[C];
+  const V x = simd::set1(1.0000001f), y = simd::set1(1e-7f);
+  for (int i = 0; i < C; ++i) acc[i] = simd::set1(static_cast<float>(i));
+  for (long it = 0; it < iters; ++it) {
+#pragma GCC unroll 16
+    for (int i = 0; i < C; ++i) acc[i] = simd::fma(acc[i], x, y);
+  }
+  V s = acc[0];
+  for (int i = 1; i < C; ++i) s = simd::add(s, acc[i]);
+  *sink = simd::hsum<float>(s);
+  return 2.0 * C * simd::lanes<float>;
+}
+
+}  // namespace gemm
 }  // namespace
-}  // namespace entrena::gemm_detail
+}  // namespace entrena::ENTRENA_ISA_NS

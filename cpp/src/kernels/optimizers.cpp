@@ -1,28 +1,16 @@
 // Optimizer kernels: checks, per-call coefficients and thread counts, then
-// the element loop of the active ISA variant (optimizers_loops.hpp).
+// the element loop of the active ISA from the kernel table
+// (kernel_table.hpp; the loops are in optimizers_loops.hpp).
 #include "entrena/kernels/optimizers.hpp"
 
 #include <cmath>
 
-#include "entrena/cpu.hpp"
 #include "entrena/parallel.hpp"
-#include "optimizers_table.hpp"
+#include "kernel_table.hpp"
 
 namespace entrena {
 
 namespace {
-
-template <class T>
-const opt_detail::Table<T>& loops() {
-#ifdef ENTRENA_X86
-  switch (active_isa()) {
-    case Isa::AVX512: return opt_detail::table_avx512<T>();
-    case Isa::AVX2: return opt_detail::table_avx2<T>();
-    case Isa::Generic: break;
-  }
-#endif
-  return opt_detail::table_generic<T>();
-}
 
 // Threads for an elementwise pass over n elements costing ~`cost` flops each.
 int threads(index_t n, double cost) {
@@ -43,13 +31,13 @@ void sgd_step(T* p, const T* grad, T* momentum_buffer, index_t n, const SgdConfi
   //   g = grad + wd * p;  b = g (first step) | momentum * b + (1 - dampening) * g
   //   g = g + momentum * b (nesterov) | b;  p = p - lr * g
   if (n <= 0) return;
-  const opt_detail::SgdCoef<T> k{T(c.lr), T(c.weight_decay), T(c.momentum), T(1.0 - c.dampening),
+  const kernels::SgdCoef<T> k{T(c.lr), T(c.weight_decay), T(c.momentum), T(1.0 - c.dampening),
                                  c.nesterov, first_step};
   if (c.momentum != 0.0) {
     require(momentum_buffer != nullptr, "sgd_step: momentum != 0 needs a momentum buffer");
-    loops<T>().sgd_momentum(p, grad, momentum_buffer, n, k, threads(n, 4));
+    kernels::table<T>().sgd_momentum(p, grad, momentum_buffer, n, k, threads(n, 4));
   } else {
-    loops<T>().sgd_plain(p, grad, nullptr, n, k, threads(n, 2));
+    kernels::table<T>().sgd_plain(p, grad, nullptr, n, k, threads(n, 2));
   }
 }
 
@@ -65,16 +53,16 @@ void adam_step(T* p, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq
   if (n <= 0) return;
   const double bc1 = 1.0 - std::pow(c.beta1, static_cast<double>(t));
   const double bc2 = 1.0 - std::pow(c.beta2, static_cast<double>(t));
-  const opt_detail::AdamCoef<T> k{
+  const kernels::AdamCoef<T> k{
       T(c.decoupled ? 1.0 - c.lr * c.weight_decay : 1.0),
       T(c.decoupled ? 0.0 : c.weight_decay),
       T(c.beta1), T(1.0 - c.beta1), T(c.beta2), T(1.0 - c.beta2),
       T(1.0 / std::sqrt(bc2)), T(c.lr / bc1), T(c.eps)};
   if (c.amsgrad) {
     require(max_exp_avg_sq != nullptr, "adam_step: amsgrad needs a max_exp_avg_sq buffer");
-    loops<T>().adam_amsgrad(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n, k, threads(n, 12));
+    kernels::table<T>().adam_amsgrad(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n, k, threads(n, 12));
   } else {
-    loops<T>().adam(p, grad, exp_avg, exp_avg_sq, nullptr, n, k, threads(n, 12));
+    kernels::table<T>().adam(p, grad, exp_avg, exp_avg_sq, nullptr, n, k, threads(n, 12));
   }
 }
 
@@ -90,9 +78,9 @@ void rmsprop_step(T* p, const T* grad, T* square_avg, T* grad_avg, T* momentum_b
   const bool centered = c.centered, mom = c.momentum > 0.0;
   require(!centered || grad_avg != nullptr, "rmsprop_step: centered needs a grad_avg buffer");
   require(!mom || momentum_buffer != nullptr, "rmsprop_step: momentum > 0 needs a momentum buffer");
-  const opt_detail::RmspropCoef<T> k{T(c.lr),  T(c.weight_decay), T(c.alpha), T(1.0 - c.alpha),
+  const kernels::RmspropCoef<T> k{T(c.lr),  T(c.weight_decay), T(c.alpha), T(1.0 - c.alpha),
                                      T(c.eps), T(c.momentum)};
-  loops<T>().rmsprop[centered][mom](p, grad, square_avg, grad_avg, momentum_buffer, n, k,
+  kernels::table<T>().rmsprop[centered][mom](p, grad, square_avg, grad_avg, momentum_buffer, n, k,
                                     threads(n, 10));
 }
 
@@ -105,8 +93,8 @@ void adagrad_step(T* p, const T* grad, T* sum, index_t n, const AdagradConfig& c
   if (t < 1) throw ValueError(cat("adagrad_step: step must be >= 1, got ", t));
   if (n <= 0) return;
   const double clr = c.lr / (1.0 + static_cast<double>(t - 1) * c.lr_decay);
-  const opt_detail::AdagradCoef<T> k{T(clr), T(c.weight_decay), T(c.eps)};
-  loops<T>().adagrad(p, grad, sum, n, k, threads(n, 8));
+  const kernels::AdagradCoef<T> k{T(clr), T(c.weight_decay), T(c.eps)};
+  kernels::table<T>().adagrad(p, grad, sum, n, k, threads(n, 8));
 }
 
 template <class T>
@@ -121,7 +109,7 @@ double grad_norm(const T* g, index_t n) {
   block = block < 4096 ? 4096 : (block + 63) / 64 * 64;
   const index_t nb = (n + block - 1) / block;
   double partial[kMaxBlocks];
-  loops<T>().sum_squares(g, n, block, partial, threads(n, 2));
+  kernels::table<T>().sum_squares(g, n, block, partial, threads(n, 2));
   double total = 0.0;
   for (index_t b = 0; b < nb; ++b) total += partial[b];
   return std::sqrt(total);
@@ -135,7 +123,7 @@ double clip_grad_norm(T* g, index_t n, double max_norm) {
   const double norm = grad_norm(g, n);
   const double coef = max_norm / (norm + 1e-6);
   // A NaN norm gives a NaN coefficient, which (as in PyTorch) poisons g.
-  if (!(coef >= 1.0)) loops<T>().scale(g, n, static_cast<T>(coef), threads(n, 1));
+  if (!(coef >= 1.0)) kernels::table<T>().scale(g, n, static_cast<T>(coef), threads(n, 1));
   return norm;
 }
 
@@ -146,7 +134,7 @@ void clip_grad_value(T* g, index_t n, double clip_value) {
   if (!(clip_value >= 0.0))
     throw ValueError(cat("clip_grad_value: clip_value must be >= 0, got ", clip_value));
   if (n <= 0) return;
-  loops<T>().clamp(g, n, static_cast<T>(clip_value), threads(n, 1));
+  kernels::table<T>().clamp(g, n, static_cast<T>(clip_value), threads(n, 1));
 }
 
 #define ENTRENA_OPT_KERNELS(T)                                                                  \

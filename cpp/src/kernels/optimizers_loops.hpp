@@ -1,21 +1,30 @@
-// Private to the optimizer kernels: the element loops, compiled once per ISA
-// variant (optimizers_generic.cpp, optimizers_avx2.cpp, optimizers_avx512.cpp)
-// with that file's -m flags. Each includer defines ENTRENA_OPT_VARIANT, the
-// namespace its copies live in, so the copies never merge at link time. The
-// loops call nothing but compiler builtins: a shared inline function emitted
-// by an AVX-512 file could otherwise be picked by the linker for every path.
+// The optimizer element loops. Internal header of the ISA translation units
+// (isa_kernels.hpp): each compiles them for its ISA, in its namespace with
+// internal linkage, and puts them in its table (kernel_table.hpp). They are
+// plain loops under `#pragma omp simd`: the compiler vectorises them for
+// the ISA's flags (they stream memory, and the vectoriser's code is as fast
+// as hand-written vectors). They call nothing but compiler builtins.
 //
 // The formulas are documented in entrena/kernels/optimizers.hpp; the
 // coefficients (bias corrections, 1 - beta, ...) arrive precomputed in T.
 #pragma once
 
-#ifndef ENTRENA_OPT_VARIANT
-#error "define ENTRENA_OPT_VARIANT before including optimizers_loops.hpp"
-#endif
+#include "kernel_table.hpp"
+#include "simd.hpp"
 
-#include "optimizers_table.hpp"
+namespace entrena::ENTRENA_ISA_NS {
+namespace {
+namespace opt {
 
-namespace entrena::opt_detail::ENTRENA_OPT_VARIANT {
+using kernels::AdagradCoef;
+using kernels::AdamCoef;
+using kernels::idx;
+using kernels::RmspropCoef;
+using kernels::SgdCoef;
+
+// Elements per block of the update loops: threads take whole blocks, so the
+// split between SIMD body and remainder never depends on the thread count.
+constexpr idx kBlock = 4096;
 
 inline float root(float x) { return __builtin_sqrtf(x); }
 inline double root(double x) { return __builtin_sqrt(x); }
@@ -169,15 +178,6 @@ void clamp(T* __restrict g, idx n, T v, int nt) {
   });
 }
 
-template <class T>
-const Table<T>& table() {
-  static const Table<T> t{&sgd<T, false>,           &sgd<T, true>,
-                          &adam<T, false>,          &adam<T, true>,
-                          {{&rmsprop<T, false, false>, &rmsprop<T, false, true>},
-                           {&rmsprop<T, true, false>, &rmsprop<T, true, true>}},
-                          &adagrad<T>,              &sum_squares<T>,
-                          &scale<T>,                &clamp<T>};
-  return t;
-}
-
-}  // namespace entrena::opt_detail::ENTRENA_OPT_VARIANT
+}  // namespace opt
+}  // namespace
+}  // namespace entrena::ENTRENA_ISA_NS

@@ -1,17 +1,11 @@
 // SIMD elementary functions for the activation kernels: exp, expm1, log,
 // log1p, tanh, erf, erfc over vectors of float or double.
 //
-// Internal header. It is included by activations_impl.hpp inside the
-// namespace of one ISA variant (ENTRENA_ISA_NS) with ENTRENA_VBYTES set to
-// that variant's vector width in bytes (64 avx512, 32 avx2, 16 generic).
-// The code uses GCC/Clang vector extensions: the compiler lowers each
-// operation to the widest instructions the translation unit was built for,
-// so the same source serves every variant.
-//
-// Everything here is inline and lives in the variant's own namespace: no
-// symbol built with AVX flags can be picked by the linker for baseline code.
-// (For the same reason this header calls nothing from the standard library
-// that could be emitted out of line.)
+// Internal header of the ISA translation units (isa_kernels.hpp): written
+// once over the vector types of simd.hpp, with GCC/Clang vector-extension
+// operators, and compiled for each ISA. Everything here has internal
+// linkage in the ISA's namespace, and calls nothing from the standard
+// library that could be emitted out of line.
 //
 // Accuracy (measured in tests/test_vmath.py against float64/NumPy over a
 // dense sweep of float32 values): at most a few ulp in float32; about 1e-15
@@ -22,20 +16,23 @@
 // exp overflows to inf without ever producing NaN; log(0) = -inf,
 // log(x < 0) = NaN; tanh(+-inf) = +-1, erf(+-inf) = +-1. Denormal inputs and
 // outputs are handled (no flush to zero).
+#pragma once
 
-#ifndef ENTRENA_VBYTES
-#error "vmath.hpp: define ENTRENA_VBYTES before including"
-#endif
+#include <cstdint>
+
+#include "simd.hpp"
+
+namespace entrena::ENTRENA_ISA_NS {
+namespace {
 
 template <class T>
 struct VecTraits;
 
 template <>
 struct VecTraits<float> {
-  typedef float V __attribute__((vector_size(ENTRENA_VBYTES)));
-  typedef std::int32_t I __attribute__((vector_size(ENTRENA_VBYTES)));
+  using V = simd::vec<float>;
+  using I = simd::ivec<float>;
   typedef std::int32_t Int;
-  static constexpr int lanes = ENTRENA_VBYTES / 4;
   static constexpr int mant_bits = 23;
   static constexpr Int exp_bias = 127;
   static constexpr Int exp_field = 0xff;
@@ -87,10 +84,9 @@ struct VecTraits<float> {
 
 template <>
 struct VecTraits<double> {
-  typedef double V __attribute__((vector_size(ENTRENA_VBYTES)));
-  typedef std::int64_t I __attribute__((vector_size(ENTRENA_VBYTES)));
+  using V = simd::vec<double>;
+  using I = simd::ivec<double>;
   typedef std::int64_t Int;
-  static constexpr int lanes = ENTRENA_VBYTES / 8;
   static constexpr int mant_bits = 52;
   static constexpr Int exp_bias = 1023;
   static constexpr Int exp_field = 0x7ff;
@@ -152,23 +148,6 @@ template <class T>
 using ivec_t = typename VecTraits<T>::I;
 
 template <class T>
-inline vec_t<T> splat(T c) {
-  return vec_t<T>{} + c;
-}
-
-template <class T>
-inline vec_t<T> vload(const T* p) {
-  vec_t<T> v;
-  __builtin_memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-template <class T>
-inline void vstore(T* p, vec_t<T> v) {
-  __builtin_memcpy(p, &v, sizeof(v));
-}
-
-template <class T>
 inline vec_t<T> vabs(vec_t<T> x) {
   using Tr = VecTraits<T>;
   return (vec_t<T>)((ivec_t<T>)x & ~Tr::sign_mask);
@@ -183,13 +162,13 @@ inline vec_t<T> vcopysign(vec_t<T> m, vec_t<T> s) {
 
 template <class T>
 inline vec_t<T> vinf() {
-  return splat<T>(__builtin_inf());
+  return simd::set1<T>(__builtin_inf());
 }
 
 // c[0] + x c[1] + x^2 c[2] + ... (Horner).
 template <class T, int N>
 inline vec_t<T> vpoly(vec_t<T> x, const T (&c)[N]) {
-  vec_t<T> r = splat<T>(c[N - 1]);
+  vec_t<T> r = simd::set1<T>(c[N - 1]);
   for (int i = N - 2; i >= 0; --i) r = r * x + c[i];
   return r;
 }
@@ -207,7 +186,7 @@ template <class T>
 inline vec_t<T> vreduce(vec_t<T> x, ivec_t<T>& k) {
   using Tr = VecTraits<T>;
   vec_t<T> kf = x * Tr::log2e + Tr::round_magic;
-  k = (ivec_t<T>)kf - (ivec_t<T>)splat<T>(Tr::round_magic);
+  k = (ivec_t<T>)kf - (ivec_t<T>)simd::set1<T>(Tr::round_magic);
   kf = kf - Tr::round_magic;
   vec_t<T> r = x - kf * Tr::ln2_hi;
   return r - kf * Tr::ln2_lo;
@@ -216,8 +195,8 @@ inline vec_t<T> vreduce(vec_t<T> x, ivec_t<T>& k) {
 template <class T>
 inline vec_t<T> vexp(vec_t<T> x) {
   using Tr = VecTraits<T>;
-  vec_t<T> xc = x < Tr::exp_lo ? splat<T>(Tr::exp_lo) : x;
-  xc = xc > Tr::exp_hi ? splat<T>(Tr::exp_hi) : xc;
+  vec_t<T> xc = x < Tr::exp_lo ? simd::set1<T>(Tr::exp_lo) : x;
+  xc = xc > Tr::exp_hi ? simd::set1<T>(Tr::exp_hi) : xc;
   ivec_t<T> k;
   const vec_t<T> r = vreduce<T>(xc, k);
   const vec_t<T> p = T(1) + (r + r * r * vpoly<T>(r, Tr::exp_q));
@@ -231,8 +210,8 @@ inline vec_t<T> vexp(vec_t<T> x) {
 template <class T>
 inline vec_t<T> vexpm1(vec_t<T> x) {
   using Tr = VecTraits<T>;
-  vec_t<T> xc = x < Tr::expm1_lo ? splat<T>(Tr::expm1_lo) : x;
-  xc = xc > Tr::exp_hi ? splat<T>(Tr::exp_hi) : xc;
+  vec_t<T> xc = x < Tr::expm1_lo ? simd::set1<T>(Tr::expm1_lo) : x;
+  xc = xc > Tr::exp_hi ? simd::set1<T>(Tr::exp_hi) : xc;
   ivec_t<T> k;
   const vec_t<T> r = vreduce<T>(xc, k);
   const vec_t<T> q = r + r * r * vpoly<T>(r, Tr::exp_q);  // e^r - 1
@@ -270,7 +249,7 @@ inline vec_t<T> vlog(vec_t<T> x) {
   const V ef = Tr::int_to_real(e);
   V res = ef * Tr::ln2_hi + (lm + ef * Tr::ln2_lo);
   res = x == T(0) ? -vinf<T>() : res;
-  res = x < T(0) ? splat<T>(__builtin_nan("")) : res;
+  res = x < T(0) ? simd::set1<T>(__builtin_nan("")) : res;
   res = x == vinf<T>() ? x : res;
   return x != x ? x : res;
 }
@@ -295,7 +274,7 @@ inline vec_t<T> vtanh(vec_t<T> x) {
   const V y = x * x;
   const V small = x + x * y * vpoly<T>(y, Tr::tanh_p);
   // tanh(a) = (e^2a - 1) / (e^2a + 1); 1 beyond 20 (to working precision).
-  const V ac = a > T(20) ? splat<T>(T(20)) : a;
+  const V ac = a > T(20) ? simd::set1<T>(T(20)) : a;
   const V em = vexpm1<T>(T(2) * ac);
   const V large = vcopysign<T>(em / (em + T(2)), x);
   return a < T(0.625) ? small : large;
@@ -306,7 +285,7 @@ template <class T>
 inline vec_t<T> verfc_tail(vec_t<T> z) {
   using Tr = VecTraits<T>;
   using V = vec_t<T>;
-  const V zc = z > Tr::erfc_hi ? splat<T>(Tr::erfc_hi) : z;
+  const V zc = z > Tr::erfc_hi ? simd::set1<T>(Tr::erfc_hi) : z;
   const V t = T(2) / (T(2) + zc);
   const V g = vpoly<T>(t, Tr::erfc_g);
   // exp(-z^2) as exp(-zh^2) exp((zh - z)(zh + z)) with zh^2 exact: the
@@ -335,3 +314,6 @@ inline vec_t<T> verfc(vec_t<T> x) {
   const V large = x < T(0) ? T(2) - c : c;
   return a < T(0.75) ? small : large;
 }
+
+}  // namespace
+}  // namespace entrena::ENTRENA_ISA_NS
