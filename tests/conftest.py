@@ -1,3 +1,4 @@
+import importlib
 import os
 
 import numpy as np
@@ -8,6 +9,21 @@ import pytest
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 DTYPES = [np.float32, np.float64]
+
+
+def pytest_configure(config):
+    # CI runs the comparisons with PyTorch and scikit-learn every time: there
+    # a missing peer is an error, not a skip.
+    if os.environ.get("ENTRENA_REQUIRE_PEERS"):
+        missing = []
+        for name in ("torch", "sklearn"):
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                missing.append(name)
+        if missing:
+            raise pytest.UsageError(f"ENTRENA_REQUIRE_PEERS is set but {', '.join(missing)} "
+                                    "cannot be imported; install them (.ci/run does)")
 
 
 @pytest.fixture(params=DTYPES, ids=["float32", "float64"])

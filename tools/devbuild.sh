@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Developer build: compiles entrena._core into BUILD_DIR (default build/dev)
-# and lays out BUILD_DIR/stage/entrena, a package whose Python files are
-# symlinks into python/entrena, so edits need no reinstall.
-#   tools/devbuild.sh [BUILD_DIR] [extra cmake -D options...]
+# A development build of the Python package without installing it:
+# configures and builds entrena._core into BUILD_DIR (default build/dev) and
+# stages a package in BUILD_DIR/stage/entrena whose Python files are links to
+# python/entrena, so edits to Python files need no rebuild.
+#   bash tools/devbuild.sh [BUILD_DIR]
 #   PYTHONPATH=build/dev/stage python -m pytest
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build/dev}; shift || true
+build=${1:-$root/build/dev}
 case "$build" in /*) ;; *) build=$root/$build ;; esac
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DENTRENA_BUILD_PYTHON=ON -DENTRENA_BUILD_TESTS=OFF -DENTRENA_BUILD_EXAMPLES=OFF \
-  -Dpybind11_DIR="$(python3 -c 'import pybind11; print(pybind11.get_cmake_dir())')" \
-  -DPython_EXECUTABLE="$(command -v python3)" "$@" >/dev/null
-cmake --build "$build" --target _core
+py=${PYTHON:-python3}
+gen=()
+if command -v ninja >/dev/null 2>&1; then gen=(-G Ninja); fi
+pybind11_dir=$("$py" -m pybind11 --cmakedir)
+cmake -S "$root" -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DENTRENA_BUILD_PYTHON=ON \
+  -DENTRENA_BUILD_TESTS=OFF -DENTRENA_BUILD_EXAMPLES=OFF -DENTRENA_INSTALL_CPP=OFF \
+  -Dpybind11_DIR="$pybind11_dir" -DPython_EXECUTABLE="$(command -v "$py")" >/dev/null
+cmake --build "$build" -j "${ENTRENA_JOBS:-2}" --target _core
 stage=$build/stage/entrena
-rm -rf "$build/stage"; mkdir -p "$stage"
+rm -rf "$build/stage"
+mkdir -p "$stage"
 for f in "$root"/python/entrena/*; do ln -s "$f" "$stage/$(basename "$f")"; done
-ln -s "$build"/_core*.so "$stage/"
-echo "staged: PYTHONPATH=$build/stage"
+cp "$build"/_core*.so "$stage/"
+echo "staged: $stage (PYTHONPATH=$build/stage)"

@@ -16,7 +16,6 @@ import os
 import sys
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import _checks, _core, schedules
 
@@ -74,6 +73,9 @@ class ProgressBar(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose == 1:
+            # Imported here, not with entrena: tqdm takes ~80 ms to import
+            # and only fits with a progress bar need it.
+            from tqdm.auto import tqdm
             self._bar = tqdm(total=self.params["steps"], unit="batch", leave=False,
                              file=self.file or sys.stderr, dynamic_ncols=True,
                              desc=f"Epoch {epoch + 1}/{self.params['epochs']}")

@@ -65,6 +65,23 @@ TEST(flatten_takes_image_shapes) {
   CHECK_EQ(m.output_shape(), Shape{4});
 }
 
+TEST(aligned_buffers_keep_their_contents_when_they_grow) {
+  AlignedBuffer<double> b(3);
+  for (index_t i = 0; i < 3; ++i) b[i] = static_cast<double>(i + 1);
+  b.reserve_at_least(2);  // never shrinks
+  CHECK_EQ(b.size(), 3);
+  b.reserve_at_least(1000);  // new storage: the old values come along, new ones are zero
+  CHECK_EQ(b.size(), 1000);
+  CHECK_EQ(b[0], 1.0);
+  CHECK_EQ(b[2], 3.0);
+  CHECK_EQ(b[999], 0.0);
+  CHECK_EQ(reinterpret_cast<std::uintptr_t>(b.data()) % 64, 0u);
+  b.resize(2);
+  b.resize(5);  // regrown within the capacity: the dropped elements come back as zeros
+  CHECK_EQ(b[1], 2.0);
+  CHECK_EQ(b[2], 0.0);
+}
+
 TEST(dense_acts_on_the_last_axis) {
   // (n, T, F) -> (n, T, units): the same as Dense on each of the n*T rows.
   Sequential<double> m(2);
