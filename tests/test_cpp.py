@@ -31,3 +31,4 @@ def test_cpp_library_ctest_install_and_consumers(tmp_path):
     assert proc.returncode == 0, out[-6000:]
     assert "100% tests passed" in out, out[-3000:]
     assert "same predictions in Python and C++" in out, out[-3000:]
+    assert "README example: ok" in out, out[-3000:]

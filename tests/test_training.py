@@ -1,7 +1,9 @@
 """The training library as a textbook describes it: worked examples,
 iterations, schedules, callbacks, dropout, initializers, gradcheck."""
 import csv
+import io
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -284,7 +286,7 @@ def test_csv_logger_and_lambda(tmp_path):
 def test_history_contents_and_validation_split():
     X, y = iris_std()
     m = classifier()
-    h = m.fit(X, y, epochs=2, verbose=0, validation_split=0.2)
+    h = m.fit(X, y, epochs=2, verbose=0, validation_split=0.2, validation_tail=True)
     for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "iterations"):
         assert len(h.history[key]) == 2
     assert h.history["iterations"] == [4, 4]          # 120 training rows at batch 32
@@ -292,7 +294,12 @@ def test_history_contents_and_validation_split():
     assert m.evaluate(X[-30:], y[-30:])["loss"] == pytest.approx(h.history["val_loss"][-1], rel=1e-6)
 
 
-def test_progress_bar_and_epoch_lines(capsys):
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_and_epoch_lines(capsys, monkeypatch):
     X, y = iris_std()
     m = classifier()
     m.fit(X, y, epochs=2, verbose=1, validation_split=0.2)
@@ -300,7 +307,13 @@ def test_progress_bar_and_epoch_lines(capsys):
     lines = [l for l in cap.out.splitlines() if l.startswith("Epoch")]
     assert len(lines) == 2
     assert lines[1].startswith("Epoch 2/2 - ") and " - loss " in lines[1] and " - val_accuracy " in lines[1]
-    assert "batch" in cap.err   # the tqdm bar
+    assert cap.err == ""        # not a terminal: no bar, the epoch lines only
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    m.fit(X, y, epochs=1, verbose=1)
+    assert "batch" in terminal.getvalue()   # the tqdm bar, drawn in a terminal
+    monkeypatch.undo()
+    capsys.readouterr()
     m.fit(X, y, epochs=1, verbose=0)
     assert capsys.readouterr() == ("", "")
 
@@ -418,7 +431,7 @@ def test_model_checkpoint_best_only(tmp_path):
     X, y = iris_std()
     m = classifier()
     ck = cb.ModelCheckpoint(tmp_path / "best-{epoch:02d}.safetensors", monitor="val_loss", save_best_only=True)
-    h = m.fit(X, y, epochs=6, verbose=0, validation_split=0.2, callbacks=[ck])
+    h = m.fit(X, y, epochs=6, verbose=0, validation_split=0.2, validation_tail=True, callbacks=[ck])
     val = h.history["val_loss"]
     improving = [e + 1 for e in range(6) if val[e] < min(val[:e], default=np.inf)]
     assert [p.split("best-")[1][:2] for p in ck.saved] == [f"{e:02d}" for e in improving]

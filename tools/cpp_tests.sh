@@ -79,6 +79,30 @@ cmake -S "$sub" -B "$sub/build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release >/dev/nul
 cmake --build "$sub/build" -j "$jobs" >/dev/null
 "$sub/build/app"
 
+step "the README's C++ example compiles and runs"
+readme=$tmp/readme
+mkdir -p "$readme"
+awk '/^```cpp$/{on=1; next} /^```$/{on=0} on' "$root/README.md" > "$readme/snippet.cpp"
+{
+  grep -E '^(#include|namespace)' "$readme/snippet.cpp"
+  echo '#include <vector>'
+  echo 'int main() {'
+  grep -vE '^(#include|namespace)' "$readme/snippet.cpp"
+  echo '  return h.epochs() >= 1 && m.model->num_params() == model.num_params() ? 0 : 1;'
+  echo '}'
+} > "$readme/app.cpp"
+cat >"$readme/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.18)
+project(entrena_readme LANGUAGES CXX)
+find_package(entrena CONFIG REQUIRED)
+add_executable(app app.cpp)
+target_link_libraries(app PRIVATE entrena::entrena)
+CMAKE
+cmake -S "$readme" -B "$readme/build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$readme/build" -j "$jobs" >/dev/null
+(cd "$readme" && ./build/app)
+echo "README example: ok"
+
 step "a model trained in Python, predicted in C++"
 py=${PYTHON:-python3}
 if "$py" -c "import entrena" >/dev/null 2>&1; then

@@ -54,17 +54,23 @@ py::dict logs_dict(const std::vector<std::pair<std::string, double>>& values) {
   return d;
 }
 
-// Ctrl-C between batches: at most every 20 ms, ask Python whether a signal
-// is pending; its KeyboardInterrupt then leaves fit between two batches.
-InterruptFn interrupt_check() {
+// Ctrl-C between batches: at most every 20 ms, Python's signal handlers
+// run; a KeyboardInterrupt stops fit between two batches (the model has the
+// weights of the last finished batch) and is raised again, with how far
+// training got, once fit has returned. Other exceptions from a handler
+// propagate at once.
+InterruptFn interrupt_check(std::shared_ptr<bool> interrupted) {
   auto last = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
-  return [last]() {
+  return [last, interrupted]() {
     const auto now = std::chrono::steady_clock::now();
     if (now - *last < std::chrono::milliseconds(20)) return false;
     *last = now;
     py::gil_scoped_acquire gil;
-    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-    return false;
+    if (PyErr_CheckSignals() == 0) return false;
+    if (!PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) throw py::error_already_set();
+    PyErr_Clear();
+    *interrupted = true;
+    return true;
   };
 }
 
@@ -183,6 +189,7 @@ void bind_typed(py::module_& m) {
         if (X.ndim() < 1 || shape_of<T>(X, 1) != want)
           throw ValueError(cat("data: expected shape ", batch_shape_str(want), ", got ", shape_str(shape_of<T>(X))));
         py::gil_scoped_release nogil;
+        auto guard = self.lock();
         norm->adapt(X.data(), static_cast<index_t>(X.shape(0)));
       }, py::arg("layer"), py::arg("data"))
       .def("forward", [](Model& self, const Array<T>& X, bool training) {
@@ -190,6 +197,7 @@ void bind_typed(py::module_& m) {
         Array<T> out = new_output(self, n);
         {
           py::gil_scoped_release nogil;
+          auto guard = self.lock();  // until the outputs are copied
           const T* y = self.forward(X.data(), n, training);
           std::memcpy(out.mutable_data(), y, sizeof(T) * static_cast<std::size_t>(out.size()));
         }
@@ -205,7 +213,11 @@ void bind_typed(py::module_& m) {
         py::gil_scoped_release nogil;
         self.backward(dy.data());
       }, py::arg("grad"))
-      .def("zero_grad", &Model::zero_grad);
+      .def("zero_grad", [](Model& self) {
+        py::gil_scoped_release nogil;
+        auto guard = self.lock();
+        self.zero_grad();
+      });
 
   m.def("fit",
         [](Model& model, Loss<T>& loss, Optimizer<T>& opt, const Array<T>& X, const Array<T>& Y,
@@ -265,11 +277,20 @@ void bind_typed(py::module_& m) {
               return r.is_none() || r.cast<bool>();
             };
           }
-          if (check_interrupt) o.interrupted = interrupt_check();
+          auto interrupted = std::make_shared<bool>(false);
+          if (check_interrupt) o.interrupted = interrupt_check(interrupted);
           History h;
           {
             py::gil_scoped_release nogil;
             h = fit<T>(model, loss, opt, X.data(), Y.data(), n, ts, o);
+          }
+          if (*interrupted) {
+            const std::string msg =
+                cat("training stopped at epoch ", h.interrupted_epoch + 1, ", batch ", h.interrupted_batch + 1, " of ",
+                    h.interrupted_batches, " (", h.epochs(), " epoch(s) completed); the model has the weights of the "
+                    "last finished batch");
+            PyErr_SetString(PyExc_KeyboardInterrupt, msg.c_str());
+            throw py::error_already_set();
           }
           return history_dict(h);
         },

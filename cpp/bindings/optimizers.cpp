@@ -32,6 +32,7 @@ void bind_typed(py::module_& m) {
       .def("step", [](Optimizer<T>& self, Sequential<T>& model) {
         if (!model.built()) throw StateError("step: the model is not built yet");
         py::gil_scoped_release nogil;
+        auto guard = model.lock();
         self.step(model.params(), model.grads(), model.num_params(), model.param_segments());
       }, py::arg("model"), "One update of the model's parameters (honouring their options).")
       .def("step_arrays", [](Optimizer<T>& self, Array<T> params, Array<T> grads) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <locale>
+#include <set>
 #include <sstream>
 
 namespace entrena {
@@ -385,12 +386,24 @@ class Parser {
       ++pos_;
       return obj;
     }
+    // Duplicate keys are found with a set once an object has more than a
+    // few members: parsing stays O(n log n) for headers with many entries.
+    std::set<std::string> seen;
     for (;;) {
       skip_ws();
       if (peek() != '"') fail("expected a string key");
       const std::size_t key_pos = pos_;
       std::string key = string();
-      if (obj.contains(key)) {
+      Json::Object& members = obj.as_object();
+      bool duplicate;
+      if (members.size() < 16) {
+        duplicate = obj.contains(key);
+      } else {
+        if (seen.empty())
+          for (const auto& m : members) seen.insert(m.first);
+        duplicate = !seen.insert(key).second;
+      }
+      if (duplicate) {
         pos_ = key_pos;
         fail(cat("duplicate key '", key, "'"));
       }

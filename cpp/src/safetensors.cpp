@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #define ENTRENA_POSIX_IO 1
 #endif
@@ -70,6 +72,13 @@ void store_le(unsigned char* p, F f) {
 }
 
 std::string errno_text() { return std::strerror(errno); }
+
+// A path with a NUL byte would be cut short by the operating system: refused,
+// as Python's open() does.
+void check_path(const std::string& path) {
+  if (path.find('\0') != std::string::npos)
+    throw ValueError(cat("path: embedded null byte in '", path.substr(0, path.find('\0')), "\\x00...'"));
+}
 
 }  // namespace
 
@@ -153,6 +162,7 @@ struct Header {
 class Reader {
  public:
   explicit Reader(const std::string& path) : path_(path) {
+    check_path(path);
     std::error_code ec;
     const fs::file_status st = fs::status(path, ec);
     if (ec || !fs::exists(st))
@@ -344,27 +354,62 @@ struct Chunk {
   std::size_t size;
 };
 
+long process_id() {
+#ifdef ENTRENA_POSIX_IO
+  return static_cast<long>(::getpid());
+#else
+  return 0;
+#endif
+}
+
+// ".<name>.tmp-": every temporary file of a target starts with this.
+std::string temp_prefix(const fs::path& target) { return "." + target.filename().string() + ".tmp-"; }
+
+// ".<name>.tmp-<pid>-<random hex>".
 std::string temp_name_for(const fs::path& target) {
   static std::atomic<unsigned long long> counter{0};
   const auto t = static_cast<unsigned long long>(
       std::chrono::steady_clock::now().time_since_epoch().count());
-  unsigned long long x = t ^ (counter.fetch_add(1) * 0x9E3779B97F4A7C15ULL) ^
-                         reinterpret_cast<std::uintptr_t>(&counter);
-#ifdef ENTRENA_POSIX_IO
-  x ^= static_cast<unsigned long long>(::getpid()) << 32;
-#endif
+  const unsigned long long x = t ^ (counter.fetch_add(1) * 0x9E3779B97F4A7C15ULL) ^
+                               reinterpret_cast<std::uintptr_t>(&counter);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", x);
-  return "." + target.filename().string() + ".tmp-" + hex;
+  return temp_prefix(target) + std::to_string(process_id()) + "-" + hex;
+}
+
+// Removes temporary files of `target` left by writers that no longer run
+// (a process killed during a save): their process id is in the name.
+void remove_stale_temps(const fs::path& dir, const fs::path& target) {
+#ifdef ENTRENA_POSIX_IO
+  const std::string prefix = temp_prefix(target);
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    char* rest = nullptr;
+    const long pid = std::strtol(name.c_str() + prefix.size(), &rest, 10);
+    if (pid <= 0 || !rest || *rest != '-' || pid == process_id()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH) {
+      std::error_code rm;
+      fs::remove(it->path(), rm);
+    }
+  }
+#else
+  (void)dir;
+  (void)target;
+#endif
 }
 
 // Writes the chunks to `path` through a temporary file in the same
 // directory and a rename; on any failure the temporary file is removed and
 // `path` is left as it was.
 void write_atomically(const std::string& path, const std::vector<Chunk>& chunks) {
+  check_path(path);
   const fs::path target(path);
   if (target.filename().empty()) throw IOError(cat(path, ": cannot write: not a file name"));
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  remove_stale_temps(dir, target);
   const fs::path tmp = dir / temp_name_for(target);
   const std::string tmps = tmp.string();
 #ifdef ENTRENA_POSIX_IO
@@ -439,9 +484,11 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
                            dtype_code(t.dtype), " needs ", want, " bytes, got ", t.bytes.size()));
     Json shape = Json::array();
     for (index_t d : t.shape) shape.push_back(d);
-    header[name] = Json::object({{"dtype", dtype_code(t.dtype)},
-                                 {"shape", std::move(shape)},
-                                 {"data_offsets", Json::array({Json(offset), Json(offset + want)})}});
+    // Names are unique (checked above): appended without a lookup.
+    header.as_object().emplace_back(
+        name, Json::object({{"dtype", dtype_code(t.dtype)},
+                            {"shape", std::move(shape)},
+                            {"data_offsets", Json::array({Json(offset), Json(offset + want)})}}));
     offset += want;
   }
   std::string text = header.dump();

@@ -68,12 +68,20 @@ def _raise_nonfinite(a, name):
     raise ValueError(f"{name}: expected finite values, got {bad} NaN or infinite value(s)")
 
 
-def check_int(value, name: str, *, minimum: int | None = None) -> int:
+#: The largest count (epochs, batch size, sizes) the engine takes: sizes are
+#: 64-bit signed integers there, and no real tensor comes near this.
+MAX_COUNT = 2**62
+
+
+def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = MAX_COUNT) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        low = f"in [{minimum}, {maximum}]" if minimum is not None else f"<= {maximum}"
+        raise ValueError(f"{name}: expected an integer {low}, got {value}")
     return value
 
 

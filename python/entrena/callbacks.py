@@ -42,6 +42,12 @@ class Callback:
 _QUIET_KEYS = ("seconds", "lr", "iterations")
 
 
+def _in_notebook() -> bool:
+    shell = sys.modules.get("IPython")
+    ip = shell.get_ipython() if shell is not None and hasattr(shell, "get_ipython") else None
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+
+
 def format_epoch(epoch: int, epochs: int, logs: dict) -> str:
     """'Epoch 3/50 - 1.2s - loss 0.2103 - accuracy 0.9312 - val_loss 0.2519'"""
     parts = [f"Epoch {epoch + 1}/{epochs}", f"{logs.get('seconds', 0.0):.1f}s"]
@@ -60,7 +66,7 @@ class ProgressBar(Callback):
 
     def progress_hook(self):
         """(update(done, total, running_logs), every) for the engine's loop."""
-        if self.verbose != 1:
+        if not self._bar_wanted():
             return None, 0
 
         def update(done, total, running):
@@ -71,8 +77,14 @@ class ProgressBar(Callback):
 
         return update, max(1, self.params["steps"] // 100)
 
+    def _bar_wanted(self):
+        # A bar only where it is drawn in place: a terminal (or a notebook).
+        # In a log file or CI output, one line per epoch.
+        stream = self.file or sys.stderr
+        return self.verbose == 1 and (getattr(stream, "isatty", lambda: False)() or _in_notebook())
+
     def on_epoch_begin(self, epoch, logs=None):
-        if self.verbose == 1:
+        if self._bar_wanted():
             # Imported here, not with entrena: tqdm takes ~80 ms to import
             # and only fits with a progress bar need it.
             from tqdm.auto import tqdm
@@ -81,6 +93,9 @@ class ProgressBar(Callback):
                              desc=f"Epoch {epoch + 1}/{self.params['epochs']}")
 
     def on_train_end(self, logs=None):
+        self._close()
+
+    def _close(self):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
@@ -147,6 +162,13 @@ class CallbackList:
     def on_train_end(self):
         for cb in self.callbacks:
             cb.on_train_end()
+
+    def close(self):
+        """After an exception in fit: closes bars and files; nothing else runs."""
+        for cb in self.callbacks:
+            close = getattr(cb, "_close", None)
+            if close is not None:
+                close()
 
 
 def _check_mode(mode):
@@ -302,6 +324,9 @@ class CSVLogger(Callback):
         self._file.flush()
 
     def on_train_end(self, logs=None):
+        self._close()
+
+    def _close(self):
         if self._file is not None:
             self._file.close()
             self._file = None

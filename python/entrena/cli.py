@@ -150,7 +150,7 @@ def train(args) -> int:
     opt.lr = args.lr if args.lr is not None else opt.lr
     model.compile(loss=loss, optimizer=opt, metrics=metric_names)
     callbacks = []
-    if args.patience is not None and len(Xv):
+    if args.patience and len(Xv):
         callbacks.append(entrena.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience,
                                                          restore_best_weights=True))
     print(f"entrena {entrena.__version__}: {task} on {args.data} ({len(X)} rows, {len(names)} "
@@ -219,7 +219,8 @@ def predict(args) -> int:
 
 
 def add_parsers(sub):
-    t = sub.add_parser("train", help="train an MLP on a CSV file")
+    t = sub.add_parser("train", help="train an MLP on a CSV file",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     t.add_argument("--data", required=True, help="CSV file with a header row")
     t.add_argument("--target", required=True, help="the column to predict")
     t.add_argument("--task", choices=["auto", "classification", "regression"], default="auto")
@@ -233,14 +234,16 @@ def add_parsers(sub):
     t.add_argument("--val-size", type=float, default=0.15)
     t.add_argument("--test-size", type=float, default=0.15)
     t.add_argument("--no-stratify", action="store_true")
-    t.add_argument("--patience", type=int, default=None, help="early stopping on val_loss")
+    t.add_argument("--patience", type=int, default=10,
+                   help="early stopping on val_loss, keeping the best epoch's weights (0: off)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=0)
     t.add_argument("--out", default="model.safetensors")
     t.add_argument("--no-bar", action="store_true", help="epoch lines only, no progress bar")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=train)
-    p = sub.add_parser("predict", help="predict with a model saved by 'train'")
+    p = sub.add_parser("predict", help="predict with a model saved by 'train'",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", required=True)
     p.add_argument("--data", required=True, help="CSV with the training feature columns")
     p.add_argument("--out", default=None, help="output CSV (default: standard output)")

@@ -29,6 +29,8 @@ def _jsonable(value, key):
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, numbers.Integral):
+        if not -2**63 <= int(value) < 2**63:
+            raise ValueError(f"{key}: expected an integer of at most 63 bits, got {int(value)}")
         return int(value)
     if isinstance(value, numbers.Real):
         v = float(value)

@@ -7,11 +7,13 @@ import fnmatch
 import json
 import math
 import os
+import warnings
 
 import numpy as np
 
 from . import _checks, _core
 from . import callbacks as _callbacks
+from . import data as _data
 from . import layers as _layers
 from . import losses as _losses
 from . import metrics as _metrics
@@ -58,7 +60,8 @@ class Sequential:
         self.dtype = _checks.resolve_dtype(dtype)
         self._core_mod = _checks.core_module(self.dtype)
         # Without a seed, the next one from entrena.set_seed's generator.
-        self.seed = _core.next_seed() if seed is None else _checks.check_int(seed, "seed", minimum=0)
+        self.seed = (_core.next_seed() if seed is None
+                     else _checks.check_int(seed, "seed", minimum=0, maximum=2**64 - 1))
         self.name = name or "sequential"
         self.layers = []
         self._input_shape = _layers._shape(input_shape, "input_shape")
@@ -70,6 +73,11 @@ class Sequential:
         self.stop_training = False
         self.history = None
         self.metadata = {}
+        self._trained = False   # set by fit, optimizer steps, loading weights
+        #: The class labels of a classifier trained on labels other than the
+        #: class indices 0..C-1 (strings, [3, 7, 9], ...); predict_classes
+        #: returns them. None: the labels are the class indices.
+        self.classes_ = None
         for layer in layers or []:
             self.add(layer)
         # With the input shape known, the model is built at once (summary,
@@ -203,6 +211,7 @@ class Sequential:
             staged.append((p, v))
         for p, v in staged:
             p[...] = v
+        self._trained = True
 
     # ------------------------------------------------- parameter options
     def _matching(self, names, what="names") -> list:
@@ -291,22 +300,80 @@ class Sequential:
             self._ensure_built(X)
         return X
 
-    def _targets(self, y, n, name="y"):
+    _CLASS_LOSSES = ("categorical_crossentropy", "multiclass_hinge", "binary_crossentropy",
+                     "binary_crossentropy_with_logits", "hinge")
+
+    def _encode_labels(self, y, name, classes, learn: bool):
+        """Class labels of any kind (strings, or numbers that are not the
+        class indices 0..C-1) -> (class indices, classes), given the classes
+        known so far (None: the labels are the class indices). Labels that
+        already are class indices pass unchanged. Nothing is stored here."""
+        if self.loss.name not in self._CLASS_LOSSES:
+            return y, classes
+        arr = np.asarray(y)
+        shape = self.output_shape
+        width = shape[-1]
+        if arr.ndim < 1 or (arr.shape[1:] != tuple(shape[:-1]) and not (width == 1 and arr.shape[1:] == shape)):
+            return y, classes      # one-hot or probability rows: no labels to encode
+        binary = width == 1
+        if classes is None:
+            if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+                return y, classes  # the loss's own checks say what is wrong
+            if arr.dtype.kind in "iub" or (arr.dtype.kind == "f" and (arr == np.round(arr)).all()):
+                values = np.unique(arr)
+                allowed = (-1, 0, 1) if binary else range(width)
+                if len(values) and set(values.tolist()) <= set(allowed):
+                    return y, classes   # already class indices (or 0/1, -1/+1 labels)
+            if not learn:
+                return y, classes
+            if arr.dtype == object or arr.dtype.kind in "USfiub":
+                try:
+                    classes = np.unique(arr)
+                except TypeError:
+                    raise TypeError(f"{name}: class labels must be comparable (sortable), got a mix of "
+                                    "types") from None
+            else:
+                raise TypeError(f"{name}: expected class labels, got an array of dtype {arr.dtype}")
+            n_max = 2 if binary else width
+            if len(classes) > n_max:
+                raise ValueError(f"{name}: {len(classes)} distinct labels but the model has "
+                                 f"{'one output (two classes)' if binary else f'{width} outputs'}; labels: "
+                                 f"{classes[:10].tolist()}{' ...' if len(classes) > 10 else ''}")
+        try:
+            codes = np.searchsorted(classes, arr)
+            ok = (codes < len(classes)) & (classes[np.minimum(codes, len(classes) - 1)] == arr)
+        except TypeError:          # labels of another type than the classes: none of them is known
+            codes, ok = None, np.zeros(arr.shape, dtype=bool)
+        if not ok.all():
+            bad = arr[~ok].reshape(-1)[0]
+            raise ValueError(f"{name}: label {bad!r} is not one of the classes the model was trained on "
+                             f"({classes[:10].tolist()}{' ...' if len(classes) > 10 else ''})")
+        return codes, classes
+
+    def _targets(self, y, n, name="y", classes=None, learn=False):
+        """y -> (the targets the engine's loss takes, the classes they map to)."""
         if y is None:
             raise TypeError(f"{name}: expected an array of targets, got None")
+        y, classes = self._encode_labels(y, name, classes, learn)
         t = self.loss.prepare_targets(y, self.output_shape, self.dtype)
         if len(t) != n:
             raise ValueError(f"{name}: expected {n} rows (one per sample of X), got {len(t)}")
-        return t
+        return t, classes
 
     def fit(self, X, y, epochs: int = 1, batch_size: int = 32, *, shuffle: bool = True,
             drop_last: bool = False, validation_data=None, validation_split: float = 0.0,
-            callbacks=None, verbose: int = 1, seed: int | None = None,
+            validation_tail: bool = False, callbacks=None, verbose: int = 1, seed: int | None = None,
             initial_epoch: int = 0) -> History:
         """Trains for ``epochs`` passes over (X, y) in mini-batches.
 
         batch_size = len(X) is batch gradient descent, 1 is stochastic
         gradient descent. Each epoch runs in C++; returns a History.
+
+        ``validation_split`` holds out that fraction of the samples for
+        validation: a random sample (seeded by the model's seed, or by
+        ``seed``), stratified by class for classifiers, so that sorted data
+        still gives a fair validation set; ``validation_tail=True`` takes the
+        last samples instead, as Keras does.
         """
         self._require_compiled("fit")
         epochs = _checks.check_int(epochs, "epochs", minimum=0)
@@ -314,12 +381,12 @@ class Sequential:
         verbose = _checks.check_int(verbose, "verbose", minimum=0)
         initial_epoch = _checks.check_int(initial_epoch, "initial_epoch", minimum=0)
         if seed is not None:
-            seed = _checks.check_int(seed, "seed", minimum=0)
+            seed = _checks.check_int(seed, "seed", minimum=0, maximum=2**64 - 1)
             if self._core is None:
                 # The seed covers the initial weights of a model built by this fit too.
                 self.seed, seed = seed, None
         X = self._inputs(X, finite=True)
-        Y = self._targets(y, len(X))
+        Y, classes = self._targets(y, len(X), classes=self.classes_, learn=True)
         if validation_data is not None and validation_split:
             raise ValueError("validation_split: give validation_data or validation_split, not both")
         if validation_split:
@@ -329,8 +396,14 @@ class Sequential:
             if n_val < 1 or n_val >= len(X):
                 raise ValueError(f"validation_split: {frac} of {len(X)} samples leaves no "
                                  "training or no validation sample")
-            # Like Keras: the last fraction of the data, before any shuffling.
-            X, Xv, Y, Yv = X[:-n_val], X[-n_val:], Y[:-n_val], Y[-n_val:]
+            if validation_tail:
+                # Keras' rule: the last samples, as given.
+                X, Xv, Y, Yv = X[:-n_val], X[-n_val:], Y[:-n_val], Y[-n_val:]
+            else:
+                labels = Y if Y.ndim == 1 and self.loss.name in self._CLASS_LOSSES else None
+                rng = np.random.default_rng(seed if seed is not None else self.seed)
+                train, val = _data._split_indices(len(X), [n_val], labels, True, rng)
+                X, Xv, Y, Yv = X[train], X[val], Y[train], Y[val]
             validation_data = (Xv, Yv)
             val_prepared = True
         else:
@@ -342,8 +415,8 @@ class Sequential:
             if Xv.shape[1:] != self.input_shape:
                 raise ValueError(f"validation_data X: expected shape (n, "
                                  f"{', '.join(map(str, self.input_shape))}), got {Xv.shape}")
-            Yv = validation_data[1] if val_prepared else self._targets(validation_data[1], len(Xv),
-                                                                       "validation_data y")
+            Yv = validation_data[1] if val_prepared else self._targets(
+                validation_data[1], len(Xv), "validation_data y", classes)[0]
             validation_data = (Xv, Yv)
         if drop_last and batch_size > len(X):
             raise ValueError(f"batch_size: {batch_size} is larger than the {len(X)} training samples "
@@ -370,14 +443,21 @@ class Sequential:
             return not self.stop_training
 
         progress, every = cbs.progress_hook()
-        result = self._core_mod.fit(
-            self._core, loss_core, opt_core, X, Y, epochs=epochs, batch_size=batch_size,
-            shuffle=bool(shuffle), drop_last=bool(drop_last), initial_epoch=initial_epoch,
-            seed=seed, validation=validation_data, metrics=metric_cores,
-            schedule=rules["schedule"], schedule_monitor=rules["monitor"],
-            early_stopping=[r._rule(self) for r in rules["early_stopping"]],
-            on_epoch_begin=epoch_begin, on_epoch_end=epoch_end, progress=progress, progress_every=every,
-            terminate_on_nonfinite=rules["terminate_on_nonfinite"])
+        self._warn_double_activation()
+        self._trained = True
+        self.classes_ = classes
+        try:
+            result = self._core_mod.fit(
+                self._core, loss_core, opt_core, X, Y, epochs=epochs, batch_size=batch_size,
+                shuffle=bool(shuffle), drop_last=bool(drop_last), initial_epoch=initial_epoch,
+                seed=seed, validation=validation_data, metrics=metric_cores,
+                schedule=rules["schedule"], schedule_monitor=rules["monitor"],
+                early_stopping=[r._rule(self) for r in rules["early_stopping"]],
+                on_epoch_begin=epoch_begin, on_epoch_end=epoch_end, progress=progress,
+                progress_every=every, terminate_on_nonfinite=rules["terminate_on_nonfinite"])
+        except BaseException:
+            cbs.close()       # progress bars and open files; the exception goes on
+            raise
         for rule, res in zip(rules["early_stopping"], result["early_stopping"]):
             rule._report(res)
         logs = result["logs"]
@@ -389,6 +469,18 @@ class Sequential:
         cbs.on_train_end()
         self.history = history
         return history
+
+    def _warn_double_activation(self):
+        """Warns when the last layer applies the activation the loss applies
+        to its input again (softmax before cross-entropy from logits)."""
+        last = self.layers[-1] if self.layers else None
+        act = getattr(last, "activation", None) if last is not None else None
+        pairs = {("softmax", "categorical_crossentropy"), ("sigmoid", "binary_crossentropy_with_logits")}
+        if (act, self.loss.name) in pairs:
+            warnings.warn(f"the model ends with {act} and the loss {self.loss.name} applies {act} to its input "
+                          "(it takes raw scores, logits): the outputs go through it twice. Remove the final "
+                          f"{act}" + (", or use binary_crossentropy (on probabilities)" if act == "sigmoid" else
+                                      "; predict_proba gives probabilities"), UserWarning, stacklevel=3)
 
     @staticmethod
     def _training_rules(callbacks) -> dict:
@@ -416,7 +508,7 @@ class Sequential:
         both in one pass over the batches)."""
         self._require_compiled("evaluate")
         X = self._inputs(X)
-        Y = self._targets(y, len(X))
+        Y = self._targets(y, len(X), classes=self.classes_)[0]
         batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
         metric_cores = [m.core(self.dtype, self.loss) for m in self.metrics]
         loss, values = self._core_mod.evaluate(self._core, self.loss.core(self.dtype), X, Y, batch_size,
@@ -427,6 +519,10 @@ class Sequential:
     def predict(self, X, batch_size: int = 1024) -> np.ndarray:
         """The model's raw outputs (logits for a cross-entropy-from-logits model)."""
         X = self._inputs(X)
+        if not self._trained:
+            self._trained = True   # warn once
+            warnings.warn("predict: the model has not been trained (no fit, no loaded or set weights): "
+                          "its outputs come from the initial weights", UserWarning, stacklevel=2)
         if batch_size != 1024:
             batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
         return self._core_mod.predict(self._core, X, batch_size)
@@ -442,7 +538,8 @@ class Sequential:
         the rows, a 0/1 label per output column for binary losses)."""
         if self.loss is None:
             raise RuntimeError("predict_classes: compile the model first (the loss tells what the outputs are)")
-        return self.loss.classes(self.predict(X, batch_size))
+        codes = self.loss.classes(self.predict(X, batch_size))
+        return codes if self.classes_ is None else self.classes_[codes]
 
     # ------------------------------------------------------- PyTorch style
     def __call__(self, x) -> Output:
@@ -502,10 +599,14 @@ class Sequential:
                 opt["betas"] = list(opt["betas"])
             cfg["optimizer"] = {"name": self.optimizer.name, "config": opt}
         cfg["metrics"] = [m.name for m in self.metrics]
+        if self.classes_ is not None:
+            cfg["classes"] = self.classes_.tolist()
         return cfg
 
     # ------------------------------------------------------------- display
-    def summary(self, print_fn=print) -> str:
+    def summary(self, print_fn=print):
+        """Prints the layers, their output shapes and parameter counts (with
+        ``print_fn``); returns the text instead when print_fn is None."""
         core = self._require_core("summary")
         rows = []
         for li, layer in enumerate(self.layers):
@@ -518,10 +619,14 @@ class Sequential:
                  f"{'Layer':<{w[0]}}  {'Type':<{w[1]}}  {'Output shape':<{w[2]}}  Params"]
         lines += [f"{a:<{w[0]}}  {b:<{w[1]}}  {c:<{w[2]}}  {d:,}" for a, b, c, d in rows]
         lines.append(f"Total params: {self.count_params():,}")
+        n_buffers = sum(v.size for _, v in self.named_buffers())
+        if n_buffers:
+            lines.append(f"Buffers (not trained): {n_buffers:,}")
         text = "\n".join(lines)
-        if print_fn is not None:
-            print_fn(text)
-        return text
+        if print_fn is None:
+            return text
+        print_fn(text)
+        return None
 
     def __repr__(self):
         return f"Sequential([{', '.join(map(repr, self.layers))}], dtype={self.dtype.name})"
@@ -534,37 +639,94 @@ def load(path, *, dtype=None, compile: bool = True) -> Sequential:
     compile settings in the file, also its loss, optimizer (with its saved
     state) and metrics, so training can go on where it stopped. ``dtype``
     converts the weights to float32 or float64. ``model.metadata`` holds the
-    file's extra metadata entries.
+    file's extra metadata entries. A file that is not a valid entrena model
+    raises ValueError naming the file and what is wrong; one that cannot be
+    read raises OSError.
     """
     if dtype is not None:
         dtype = _checks.resolve_dtype(dtype).name
-    core, md, opt_state = _core.load(os.fspath(path), dtype)
+    path = os.fspath(path)
+    core, md, opt_state = _core.load(path, dtype)   # the engine checks the file and its architecture
     arch = json.loads(md["architecture"])
-    py = json.loads(md[_PY_KEY]) if _PY_KEY in md else {}
+    py = _python_settings(md, path)
     layers = [_layers.from_config(c) for c in arch["layers"]]
     # Files of entrena 0.1 kept the layers' names in the Python settings.
     for layer, name in zip(layers, py.get("layer_names", [])):
-        if layer.name is None:
+        if layer.name is None and isinstance(name, str):
             layer.name = name
     model = Sequential(layers, dtype=md.get("dtype", "float32") if dtype is None else dtype,
                        seed=py.get("seed", 0), name=py.get("name"))
-    if core.num_layers != len(layers):
-        raise ValueError(f"{path}: the architecture lists {len(layers)} layers, the engine built {core.num_layers}")
     model._core = core
     _checks.register_model(core, model)
+    model._trained = True
+    if py.get("classes") is not None:
+        model.classes_ = np.asarray(py["classes"])
     model.metadata = {k: v for k, v in md.items()
                       if k not in _core.RESERVED_METADATA_KEYS and k != _PY_KEY}
     if compile and "loss" in py:
-        loss = _losses.get(py["loss"]["name"])
-        loss = type(loss)(**py["loss"]["config"])
-        opt = None
-        if "optimizer" in py:
-            o = py["optimizer"]
-            opt = type(_optimizers.get(o["name"]))(**o["config"])
-            if opt_state is not None and "optimizer_state" in md:
-                info = json.loads(md["optimizer_state"])
-                if info.get("name") == opt.name:
-                    opt.load_state_dict({"name": opt.name, "config": opt.get_config(),
-                                         "steps": int(info.get("steps", 0)), "state": opt_state})
-        model.compile(loss=loss, optimizer=opt or "sgd", metrics=py.get("metrics") or None)
+        try:
+            loss = _losses.get(py["loss"]["name"])
+            loss = type(loss)(**py["loss"]["config"])
+            opt = None
+            if "optimizer" in py:
+                o = py["optimizer"]
+                opt = type(_optimizers.get(o["name"]))(**o["config"])
+            model.compile(loss=loss, optimizer=opt or "sgd", metrics=py.get("metrics") or None)
+        except (TypeError, ValueError, KeyError) as e:
+            raise ValueError(f"{path}: the saved compile settings are not valid: {e}") from None
+        if opt is not None and opt_state is not None:
+            _restore_optimizer(opt, md, opt_state, model.count_params(), path)
     return model
+
+
+def _python_settings(md, path) -> dict:
+    """The Python compile settings stored in a model file, checked."""
+    if _PY_KEY not in md:
+        return {}
+    try:
+        py = json.loads(md[_PY_KEY])
+    except (ValueError, RecursionError) as e:
+        raise ValueError(f"{path}: metadata {_PY_KEY!r} is not valid JSON ({e})") from None
+    problems = []
+    if not isinstance(py, dict):
+        problems.append("expected a JSON object")
+        py = {}
+    if "seed" in py and (not isinstance(py["seed"], int) or isinstance(py["seed"], bool) or py["seed"] < 0):
+        problems.append("seed must be an integer >= 0")
+    if "name" in py and not isinstance(py["name"], (str, type(None))):
+        problems.append("name must be a string")
+    for key in ("loss", "optimizer"):
+        entry = py.get(key)
+        if entry is not None and not (isinstance(entry, dict) and isinstance(entry.get("name"), str)
+                                      and isinstance(entry.get("config"), dict)):
+            problems.append(f"{key} must be {{'name': str, 'config': dict}}")
+    metrics = py.get("metrics", [])
+    if not (isinstance(metrics, list) and all(isinstance(m, str) for m in metrics)):
+        problems.append("metrics must be a list of names")
+    classes = py.get("classes")
+    if classes is not None and not (isinstance(classes, list) and classes and
+                                    all(isinstance(c, (str, int, float)) for c in classes)):
+        problems.append("classes must be a non-empty list of labels")
+    if problems:
+        raise ValueError(f"{path}: metadata {_PY_KEY!r}: {'; '.join(problems)}")
+    return py
+
+
+def _restore_optimizer(opt, md, opt_state, n_params, path) -> None:
+    """Puts the saved optimizer state into opt, after checking it fits."""
+    try:
+        info = json.loads(md.get("optimizer_state", "{}"))
+        name, steps = info["name"], info["steps"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: metadata 'optimizer_state' is not valid ({e})") from None
+    if name != opt.name:
+        raise ValueError(f"{path}: the optimizer state was saved by {name!r}, the compile settings name "
+                         f"{opt.name!r}")
+    for key, value in opt_state.items():
+        if np.size(value) != n_params:
+            raise ValueError(f"{path}: optimizer buffer {key!r} has {np.size(value)} values, the model has "
+                             f"{n_params} parameters")
+    try:
+        opt.load_state_dict({"name": opt.name, "config": opt.get_config(), "steps": steps, "state": opt_state})
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{path}: the optimizer state is not valid: {e}") from None

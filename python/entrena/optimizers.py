@@ -223,6 +223,7 @@ class Optimizer:
                                "model.parameters() or compile the model with it")
         core_model = self._model._require_core("step")
         self.core(self._model.dtype).step(core_model)
+        self._model._trained = True
 
     def zero_grad(self) -> None:
         if self._model is not None:

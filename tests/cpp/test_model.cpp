@@ -221,7 +221,8 @@ TEST(the_registry_reads_the_forms_of_entrena_0_1_and_names) {
     CHECK_EQ(d->kernel_init().name(), std::string("he_normal"));
     CHECK_EQ(d->bias_init().name(), std::string("zeros"));
     CHECK_EQ(d->name(), std::string("d1"));
-    CHECK_EQ(d->config().at("name").as_string(), std::string("d1"));
+    const Json c = d->config();
+    CHECK_EQ(c.at("name").as_string(), std::string("d1"));
   }
   // entrena 0.1 files: a nested Activation config and initializer a/b.
   auto old = make_layer<float>(Json::parse(
@@ -235,7 +236,8 @@ TEST(the_registry_reads_the_forms_of_entrena_0_1_and_names) {
   CHECK_EQ(c.at("kernel_init").at("std").as_double(), 0.1);
   // Aliases, ignoring case.
   auto k = make_layer<float>(Json::parse(R"({"type": "Dense", "units": 2, "kernel_init": "Kaiming_Normal"})"));
-  CHECK_EQ(k->config().at("kernel_init").at("name").as_string(), std::string("he_normal"));
+  const Json kc = k->config();
+  CHECK_EQ(kc.at("kernel_init").at("name").as_string(), std::string("he_normal"));
 }
 
 // A layer registered by an application: y = scale * x, with a buffer that
@@ -345,7 +347,8 @@ TEST(every_registered_name_builds_and_round_trips) {
   CHECK_EQ(make_optimizer<float>("adamw")->name(), std::string("adamw"));
   auto mom = make_optimizer<float>("Momentum");
   CHECK_EQ(mom->name(), std::string("sgd"));
-  CHECK_EQ(mom->config().at("momentum").as_double(), 0.9);
+  const Json mc = mom->config();
+  CHECK_EQ(mc.at("momentum").as_double(), 0.9);
   for (const char* kind : {"activation", "initializer", "loss", "optimizer", "metric", "layer"})
     CHECK(!names(kind).names().empty());
 }

@@ -156,6 +156,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 template <class T>
 History fit(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& optimizer, const T* X, const T* Y,
             index_t n, index_t target_size, const FitOptions<T>& o) {
+  auto guard = model.lock();
   if (!model.built())
     throw StateError("fit: the model is not built yet (call model.build(input_shape) first)");
   if (!X || !Y) throw ValueError("fit: X and Y must not be null");
@@ -236,6 +237,9 @@ History fit(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& optimizer, const 
     const EpochStats st = train_epoch<T>(model, loss, optimizer, X, Y, n, target_size, eo);
     if (st.interrupted) {
       h.stop_reason = "interrupted";
+      h.interrupted_epoch = e;
+      h.interrupted_batch = st.iterations;
+      h.interrupted_batches = st.batches;
       break;
     }
     if (st.nonfinite_batch >= 0) {

@@ -115,6 +115,7 @@ void apply_param_options(Sequential<T>& m, const std::string& text, const std::s
 template <class T>
 void save(Sequential<T>& model, const std::string& path, const std::map<std::string, std::string>& metadata,
           const OptimizerState<T>* optimizer) {
+  auto guard = model.lock();  // the tensors are read as of one moment
   if (!model.built()) throw StateError("save: the model is not built yet (call build or fit first)");
   for (const auto& kv : metadata) {
     const auto& r = reserved_metadata_keys();

@@ -40,6 +40,7 @@ std::uint64_t next_seed() {
 // ------------------------------------------------------------------- model
 template <class T>
 void Sequential<T>::add(std::unique_ptr<Layer<T>> layer) {
+  auto guard = lock();
   if (built_) throw StateError("Sequential.add: the model is already built; add layers before the first fit or call");
   if (!layer) throw ValueError("Sequential.add: layer must not be null");
   layers_.push_back(std::move(layer));
@@ -59,6 +60,7 @@ const Layer<T>& Sequential<T>::layer(index_t i) const {
 
 template <class T>
 void Sequential<T>::build(const Shape& input_shape) {
+  auto guard = lock();
   if (built_) throw StateError("Sequential.build: the model is already built");
   if (layers_.empty()) throw ValueError("Sequential.build: the model has no layers");
   for (index_t d : input_shape)
@@ -145,6 +147,7 @@ const ParamOptions& Sequential<T>::param_options(index_t i) const {
 
 template <class T>
 void Sequential<T>::set_param_options(index_t i, const ParamOptions& options) {
+  auto guard = lock();
   param_options(i);  // checks i
   options_[static_cast<std::size_t>(i)] = options;
   update_segments();
@@ -172,6 +175,7 @@ void Sequential<T>::check_built(const char* what) const {
 
 template <class T>
 const T* Sequential<T>::forward(const T* x, index_t n, bool training) {
+  auto guard = lock();
   check_built("forward");
   if (n < 1) throw ValueError(cat("Sequential.forward: n must be >= 1, got ", n));
   const std::size_t L = layers_.size();
@@ -189,6 +193,7 @@ const T* Sequential<T>::forward(const T* x, index_t n, bool training) {
 
 template <class T>
 void Sequential<T>::backward(const T* dy) {
+  auto guard = lock();
   check_built("backward");
   if (last_n_ < 1) throw StateError("Sequential.backward: call forward before backward");
   const index_t n = last_n_;

@@ -52,6 +52,7 @@ index_t target_width_for(const Shape& output_shape, index_t target_size) {
 template <class T>
 EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, const T* X, const T* Y,
                        index_t n, index_t target_size, const EpochOptions<T>& o) {
+  auto guard = model.lock();
   check_batch(n, o.batch_size);
   const index_t in_w = shape_size(model.input_shape());
   const Layout lay = layout(model, loss, target_size);
@@ -131,6 +132,7 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
 template <class T>
 double evaluate(Sequential<T>& model, Loss<T>& loss, const T* X, const T* Y, index_t n, index_t target_size,
                 index_t batch_size, T* pred, const std::vector<Metric<T>*>& metrics) {
+  auto guard = model.lock();
   check_batch(n, batch_size);
   const index_t in_w = shape_size(model.input_shape());
   const Layout lay = layout(model, loss, target_size);
@@ -156,6 +158,7 @@ double evaluate(Sequential<T>& model, Loss<T>& loss, const T* X, const T* Y, ind
 
 template <class T>
 void predict(Sequential<T>& model, const T* X, index_t n, T* out, index_t batch_size) {
+  auto guard = model.lock();
   check_batch(n, batch_size);
   const index_t in_w = shape_size(model.input_shape());
   const index_t out_w = shape_size(model.output_shape());

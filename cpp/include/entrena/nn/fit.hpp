@@ -69,6 +69,9 @@ struct History {
   // (with terminate_on_nonfinite) or "interrupted".
   std::string stop_reason;
   std::vector<EarlyStoppingResult> early_stopping;
+  // With stop_reason "interrupted": the epoch and the batch before which
+  // training stopped, and the batches of that epoch.
+  index_t interrupted_epoch = -1, interrupted_batch = -1, interrupted_batches = 0;
 
   // The values of `key`, one per epoch (ValueError listing the keys when absent).
   const std::vector<double>& operator[](const std::string& key) const;

@@ -3,10 +3,17 @@
 // are single contiguous 64-byte-aligned arrays; every tensor of every layer
 // is a view into them, laid out layer after layer in the order of the
 // layers' specs.
+//
+// Threads: calls that use the activation buffers (forward, backward, and
+// fit, train_epoch, evaluate and predict for their whole duration) take the
+// model's lock, so one model used from several threads serializes them
+// instead of corrupting them; different models run concurrently. The lock
+// is recursive: a fit callback may predict with the same model.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <type_traits>
 #include <vector>
 
@@ -91,6 +98,9 @@ class Sequential {
   // n of the last forward pass (0 if none is available for backward).
   index_t last_batch() const { return last_n_; }
 
+  // Holds the model's lock (see above) until the returned guard goes away.
+  std::unique_lock<std::recursive_mutex> lock() const { return std::unique_lock<std::recursive_mutex>(mu_); }
+
  private:
   void check_built(const char* what) const;
   void update_segments();
@@ -106,6 +116,7 @@ class Sequential {
   AlignedBuffer<T> gbuf_[2];            // ping-pong buffers for dL/d(activation)
   index_t last_n_ = 0;
   Rng rng_;
+  mutable std::recursive_mutex mu_;
 };
 
 }  // namespace entrena

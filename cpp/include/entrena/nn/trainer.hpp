@@ -41,7 +41,7 @@ struct EpochStats {
   // parameters keep their last finite values.
   index_t nonfinite_batch = -1;
   double nonfinite_loss = 0.0;
-  bool interrupted = false;  // the interrupt check asked to stop
+  bool interrupted = false;  // the interrupt check asked to stop (before batch `iterations`)
 };
 
 // Running values during an epoch, passed to the progress callback: "loss"
