@@ -125,9 +125,18 @@ void bind_typed(py::module_& m) {
 
   py::class_<Model>(m, "Sequential")
       .def(py::init<std::uint64_t>(), py::arg("seed"))
-      .def("add", [](Model& self, const std::string& config) { self.add(make_layer<T>(Json::parse(config))); },
-           py::arg("config"), "Adds a layer made by the registry from its config (a JSON string).")
-      .def("build", [](Model& self, const Shape& s) { self.build(s); }, py::arg("input_shape"))
+      // Calls that take the model's lock release the GIL first: a thread
+      // waiting for the lock must not hold what a fit in another thread
+      // needs for its Python callbacks.
+      .def("add", [](Model& self, const std::string& config) {
+        auto layer = make_layer<T>(Json::parse(config));
+        py::gil_scoped_release nogil;
+        self.add(std::move(layer));
+      }, py::arg("config"), "Adds a layer made by the registry from its config (a JSON string).")
+      .def("build", [](Model& self, const Shape& s) {
+        py::gil_scoped_release nogil;
+        self.build(s);
+      }, py::arg("input_shape"))
       .def_property_readonly("built", &Model::built)
       .def_property_readonly("num_layers", &Model::num_layers)
       .def_property_readonly("input_shape", [](Model& s) { return s.input_shape(); })
@@ -179,6 +188,7 @@ void bind_typed(py::module_& m) {
       .def("set_param_weight_decay", [](Model& s, index_t k, bool on) {
         ParamOptions o = s.param_options(k);
         o.weight_decay = on;
+        py::gil_scoped_release nogil;
         s.set_param_options(k, o);
       }, py::arg("index"), py::arg("weight_decay"))
       .def("num_param_segments", [](Model& s) { return s.param_segments().size(); })
