@@ -28,6 +28,11 @@ LAYER_EXAMPLES = {
     "Dropout": lambda: L.Dropout(0.3),
     "Flatten": lambda: L.Flatten(),
     "Normalization": lambda: L.Normalization(),
+    "RandomFlip": lambda: L.RandomFlip("horizontal"),
+    "RandomTranslation": lambda: L.RandomTranslation(0.1, (-0.2, 0.1)),
+    "RandomCrop": lambda: L.RandomCrop(28, 28, padding=2),
+    "RandomRotation": lambda: L.RandomRotation(0.05),
+    "GaussianNoise": lambda: L.GaussianNoise(0.1),
 }
 
 

@@ -14,6 +14,7 @@ from .gradcheck import gradcheck
 from .history import History
 from .layers import (ELU, GELU, Activation, Dense, Dropout, Flatten, Input, Layer, LeakyReLU,
                      LogSoftmax, Normalization, ReLU, SiLU, Sigmoid, Softmax, Softplus, Swish, Tanh)
+from .layers import GaussianNoise, RandomCrop, RandomFlip, RandomRotation, RandomTranslation
 from .losses import (BinaryCrossentropy, BinaryCrossentropyWithLogits, CategoricalCrossentropy,
                      HalfMeanSquaredError, Hinge, Huber, MeanAbsoluteError, MeanSquaredError,
                      MulticlassHinge)
@@ -61,6 +62,7 @@ def cpu_info() -> dict:
 __all__ = [
     "__version__", "get_num_threads", "set_num_threads", "set_seed", "cpu_info", "gradcheck",
     "Sequential", "load", "Input", "Layer", "Dense", "Dropout", "Flatten", "Normalization", "Activation", "ReLU",
+    "RandomFlip", "RandomTranslation", "RandomCrop", "RandomRotation", "GaussianNoise",
     "Sigmoid", "Tanh", "LeakyReLU", "ELU", "GELU", "SiLU", "Swish", "Softplus", "Softmax", "LogSoftmax",
     "CategoricalCrossentropy", "MeanSquaredError", "HalfMeanSquaredError", "MeanAbsoluteError", "Huber",
     "BinaryCrossentropy", "BinaryCrossentropyWithLogits", "Hinge", "MulticlassHinge", "SGD",

@@ -339,6 +339,60 @@ class Normalization(Layer):
         self._pending = None
 
 
+class RandomFlip(Layer):
+    """Training only: flips each image (n, C, H, W) left-right and/or
+    top-bottom with probability 1/2 each ("horizontal", "vertical" or
+    "horizontal_and_vertical"); the identity in evaluate and predict."""
+
+    type = "RandomFlip"
+
+    def __init__(self, mode: str = "horizontal_and_vertical", *, input_shape=None, name: str | None = None):
+        super().__init__(mode=mode, name=name, input_shape=input_shape)
+
+
+class RandomTranslation(Layer):
+    """Training only: shifts each image by up to a fraction of its height
+    and width (a number f for [-f, f], or (lower, upper)), filling with zeros."""
+
+    type = "RandomTranslation"
+
+    def __init__(self, height_factor=0.0, width_factor=0.0, *, input_shape=None, name: str | None = None):
+        super().__init__(height_factor=height_factor, width_factor=width_factor, name=name,
+                         input_shape=input_shape)
+
+
+class RandomCrop(Layer):
+    """Pads each image with ``padding`` zeros on every side and takes a
+    random height x width window in training (torchvision's RandomCrop), the
+    centre window in evaluate and predict."""
+
+    type = "RandomCrop"
+
+    def __init__(self, height: int, width: int, padding: int = 0, *, input_shape=None, name: str | None = None):
+        super().__init__(height=height, width=width, padding=padding, name=name, input_shape=input_shape)
+
+
+class RandomRotation(Layer):
+    """Training only: rotates each image by a random angle of up to
+    ``factor`` turns (f for [-f, f], or (lower, upper); 0.05 is ±18°) about
+    its centre, bilinear, zero fill."""
+
+    type = "RandomRotation"
+
+    def __init__(self, factor, *, input_shape=None, name: str | None = None):
+        super().__init__(factor=factor, name=name, input_shape=input_shape)
+
+
+class GaussianNoise(Layer):
+    """Training only: adds zero-mean Gaussian noise of standard deviation
+    ``stddev`` to every element."""
+
+    type = "GaussianNoise"
+
+    def __init__(self, stddev: float, *, input_shape=None, name: str | None = None):
+        super().__init__(stddev=stddev, name=name, input_shape=input_shape)
+
+
 def from_config(cfg: dict) -> Layer:
     """A layer from an engine layer config (the ``architecture`` stored in
     model files): the Python class declared for its type, or a plain

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "entrena/nn/activation.hpp"
+#include "entrena/nn/augment.hpp"
 #include "entrena/nn/dense.hpp"
 #include "entrena/nn/dropout.hpp"
 #include "entrena/nn/flatten.hpp"
@@ -37,6 +38,11 @@ Registry& registry() {
                         builtin<Dropout>("Dropout"),
                         builtin<Flatten>("Flatten"),
                         builtin<Normalization>("Normalization"),
+                        builtin<RandomFlip>("RandomFlip"),
+                        builtin<RandomTranslation>("RandomTranslation"),
+                        builtin<RandomCrop>("RandomCrop"),
+                        builtin<RandomRotation>("RandomRotation"),
+                        builtin<GaussianNoise>("GaussianNoise"),
                     }};
   return r;
 }

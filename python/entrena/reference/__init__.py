@@ -3,9 +3,10 @@ entrena, computed in float64. Tests compare the engine against it; it is
 also a small teaching implementation of how training works.
 
 Submodules: ``gemm`` (GEMM and dense layer), ``activations``, ``losses``,
-``optimizers``, ``normalization`` (feature standardization), ``checks``
+``optimizers``, ``normalization`` (feature standardization), ``augment``
+(image augmentation maps), ``checks``
 (input checks), and ``trainer`` (an MLP trained in plain NumPy, the
 benchmarks' baseline). The metrics' twins are the functions of
 ``entrena.metrics``.
 """
-from . import activations, checks, gemm, losses, normalization, optimizers, trainer  # noqa: F401
+from . import activations, augment, checks, gemm, losses, normalization, optimizers, trainer  # noqa: F401
