@@ -18,6 +18,10 @@ def test_digits_shape_values_and_class_counts():
     X64, y64 = load_digits(dtype="float64")
     assert X64.dtype == np.float64
     np.testing.assert_array_equal(X64, X)
+    images, y_img = load_digits(as_images=True)
+    assert images.shape == (1797, 1, 8, 8)
+    np.testing.assert_array_equal(images.reshape(1797, 64), X)     # row-major pixels: row by row
+    np.testing.assert_array_equal(y_img, y)
 
 
 def test_iris_shape_values_and_class_counts():

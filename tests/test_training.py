@@ -489,6 +489,36 @@ def test_cli_regression_and_errors(tmp_path, capsys):
     assert "column 'b' row 2: expected a number, got 'x'" in capsys.readouterr().err
 
 
+def test_cli_predict_model_saved_from_python(tmp_path, capsys):
+    """'entrena predict' takes any saved model: CSV rows are samples flattened
+    row-major and reshaped to the model's input shape."""
+    from entrena.__main__ import main
+    X, y = entrena.datasets.load_digits(as_images=True)
+    X, y = X[:300] / 16.0, y[:300]
+    m = entrena.Sequential([entrena.Input((1, 8, 8)), entrena.Flatten(), entrena.Dense(10)], seed=0)
+    m.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    m.fit(X, y, epochs=20, verbose=0)
+    path = tmp_path / "digits.safetensors"
+    m.save(path)
+    data = tmp_path / "pixels.csv"
+    with open(data, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([f"px{i}" for i in range(64)])
+        w.writerows(X.reshape(len(X), -1).tolist())
+    out = tmp_path / "out.csv"
+    assert main(["predict", "--model", str(path), "--data", str(data), "--out", str(out), "--proba"]) == 0
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 300 and list(rows[0]) == ["class"] + [f"p_{i}" for i in range(10)]
+    np.testing.assert_array_equal([int(r["class"]) for r in rows], m.predict_classes(X))
+    np.testing.assert_allclose([[float(r[f"p_{i}"]) for i in range(10)] for r in rows],
+                               m.predict_proba(X), rtol=1e-5, atol=1e-6)
+    short = tmp_path / "short.csv"
+    short.write_text("a,b\n1,2\n")
+    assert main(["predict", "--model", str(path), "--data", str(short)]) == 2
+    assert "the model takes 64 values per sample" in capsys.readouterr().err
+
+
 # ------------------------------------------------- binary and multi-label
 def test_binary_moons_with_logits_and_hinge():
     X, y = entrena.datasets.make_moons(n_samples=400, noise=0.1, seed=0)

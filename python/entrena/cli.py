@@ -185,12 +185,34 @@ def _num_key(v):
         return (1, 0.0)
 
 
+def _plain_model_rows(model, args):
+    """Predictions of a model saved from Python (not by 'entrena train'): each
+    CSV row holds one sample's inputs, flattened in row-major order (for an
+    image model (C, H, W), the pixels of channel 0 row by row, then channel 1,
+    ...); a header row names the columns."""
+    _, X, _ = read_csv(args.data, None)
+    want = int(np.prod(model.input_shape))
+    if X.shape[1] != want:
+        raise CLIError(f"--data: the model takes {want} values per sample (input shape "
+                       f"{model.input_shape}), the CSV rows have {X.shape[1]}")
+    X = X.reshape((len(X),) + tuple(model.input_shape))
+    if model.loss is not None and model.loss.name in model._CLASS_LOSSES:
+        proba = model.predict_proba(X)
+        labels = model.predict_classes(X)
+        width = proba.shape[-1]
+        header = ["class"] + ([f"p_{i}" for i in range(width)] if args.proba else [])
+        return header, [[str(lab)] + ([f"{v:.6g}" for v in np.ravel(p)] if args.proba else [])
+                        for lab, p in zip(labels, proba)]
+    out = model.predict(X).reshape(len(X), -1)
+    return [f"output_{i}" for i in range(out.shape[1])], [[f"{v:.8g}" for v in row] for row in out]
+
+
 def predict(args) -> int:
     model = entrena.load(args.model)
     raw = model.metadata.get(_META_KEY)
     if raw is None:
-        raise CLIError(f"--model: {args.model} was not saved by 'entrena train' "
-                       "(it has no feature names or scaling); use entrena.load in Python")
+        header, out_rows = _plain_model_rows(model, args)
+        return _write_rows(args, header, out_rows)
     info = json.loads(raw)
     _, X, _ = read_csv(args.data, None, features=info["features"])
     X = (X - np.array(info["scaler_mean"])) / np.array(info["scaler_scale"])
@@ -205,6 +227,10 @@ def predict(args) -> int:
         pred = model.predict(X).reshape(-1) * info["y_std"] + info["y_mean"]
         header = [info["target"]]
         out_rows = [[f"{v:.8g}"] for v in pred]
+    return _write_rows(args, header, out_rows)
+
+
+def _write_rows(args, header, out_rows) -> int:
     out = open(args.out, "w", newline="") if args.out else sys.stdout
     try:
         w = csv.writer(out)

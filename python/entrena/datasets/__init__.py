@@ -24,11 +24,16 @@ def _load(name):
         return {k: f[k] for k in f.files}
 
 
-def load_digits(dtype="float32"):
+def load_digits(dtype="float32", *, as_images: bool = False):
     """8×8 handwritten digits: X of shape (1797, 64) with pixel values 0..16,
-    y of shape (1797,) with the digit 0..9 (int64). Returns (X, y)."""
+    or (1797, 1, 8, 8) images (n, channels, height, width) with
+    ``as_images=True``; y of shape (1797,) with the digit 0..9 (int64).
+    Returns (X, y)."""
     d = _load("digits")
-    return d["data"].astype(dtype), d["target"].astype(np.int64)
+    X = d["data"].astype(dtype)
+    if as_images:
+        X = X.reshape(-1, 1, 8, 8)
+    return X, d["target"].astype(np.int64)
 
 
 def load_iris(dtype="float32"):
