@@ -28,6 +28,16 @@ LAYER_EXAMPLES = {
     "Dropout": lambda: L.Dropout(0.3),
     "Flatten": lambda: L.Flatten(),
     "Normalization": lambda: L.Normalization(),
+    "MaxPool1D": lambda: L.MaxPool1D(3, strides=2, padding="same"),
+    "MaxPool2D": lambda: L.MaxPool2D((2, 3), strides=1),
+    "AvgPool1D": lambda: L.AvgPool1D([2]),
+    "AvgPool2D": lambda: L.AvgPool2D(3, strides=(2, 1), padding="same"),
+    "GlobalMaxPooling1D": lambda: L.GlobalMaxPooling1D(),
+    "GlobalMaxPooling2D": lambda: L.GlobalMaxPooling2D(),
+    "GlobalAveragePooling1D": lambda: L.GlobalAveragePooling1D(),
+    "GlobalAveragePooling2D": lambda: L.GlobalAveragePooling2D(),
+    "Reshape": lambda: L.Reshape((2, -1)),
+    "ZeroPadding2D": lambda: L.ZeroPadding2D(((1, 0), (2, 2))),
 }
 
 

@@ -13,6 +13,8 @@
 #include "entrena/kernels/losses.hpp"
 #include "entrena/kernels/normalization.hpp"
 #include "entrena/kernels/optimizers.hpp"
+#include "entrena/kernels/padding.hpp"
+#include "entrena/kernels/pooling.hpp"
 #include "entrena/nn/activation.hpp"
 #include "entrena/nn/dense.hpp"
 #include "entrena/nn/dropout.hpp"
@@ -32,6 +34,10 @@
 #include "entrena/nn/registry.hpp"
 #include "entrena/nn/schedule.hpp"
 #include "entrena/nn/trainer.hpp"
+#include "entrena/nn/pooling.hpp"
+#include "entrena/nn/reshape.hpp"
+#include "entrena/nn/window.hpp"
+#include "entrena/nn/zero_padding.hpp"
 #include "entrena/safetensors.hpp"
 
 namespace entrena {

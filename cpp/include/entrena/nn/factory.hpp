@@ -16,6 +16,9 @@
 //   Dense          nn/dense.hpp           Activation   nn/activation.hpp
 //   Dropout        nn/dropout.hpp         Flatten      nn/flatten.hpp
 //   Normalization  nn/normalization.hpp
+//   MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D, GlobalMaxPooling1D/2D,
+//   GlobalAveragePooling1D/2D                         nn/pooling.hpp
+//   Reshape        nn/reshape.hpp         ZeroPadding2D  nn/zero_padding.hpp
 // <initializer>: a name or {"name": ..., arguments}; see nn/initializer.hpp.
 // Writers (Layer::config) write every argument; readers also accept the
 // forms entrena 0.1 wrote, and reject unknown arguments.
