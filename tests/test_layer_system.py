@@ -36,6 +36,8 @@ LAYER_EXAMPLES = {
     "GlobalMaxPooling2D": lambda: L.GlobalMaxPooling2D(),
     "GlobalAveragePooling1D": lambda: L.GlobalAveragePooling1D(),
     "GlobalAveragePooling2D": lambda: L.GlobalAveragePooling2D(),
+    "BatchNormalization": lambda: L.BatchNormalization(momentum=0.01, eps=1e-3, center=False),
+    "LayerNormalization": lambda: L.LayerNormalization(eps=1e-6, scale=False),
     "Reshape": lambda: L.Reshape((2, -1)),
     "ZeroPadding2D": lambda: L.ZeroPadding2D(((1, 0), (2, 2))),
 }

@@ -306,3 +306,22 @@ def test_reshape_layer():
     with pytest.raises(TypeError, match=r"target_shape\[1\]: expected an integer, got string"):
         L.Reshape((2, "3"))
 
+
+def test_a_small_convolution_free_image_model_trains_and_round_trips(tmp_path):
+    """Pooling, padding, batch norm and reshape in one model: it learns, and
+    a saved file gives the same predictions."""
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(120, 1, 8, 8))
+    y = (X[:, 0, :4].mean(axis=(1, 2)) > X[:, 0, 4:].mean(axis=(1, 2))).astype(int)
+    m = entrena.Sequential([L.ZeroPadding2D(1), L.AvgPool2D(2, strides=1, padding="same"),
+                            L.Dense(6, activation="relu"), L.MaxPool2D(2), L.BatchNormalization(),
+                            L.Reshape((-1, 5)), L.LayerNormalization(), L.Flatten(), L.Dense(2)],
+                           input_shape=(1, 8, 8), seed=0)
+    m.compile(loss="categorical_crossentropy", optimizer=entrena.Adam(lr=0.01), metrics=["accuracy"])
+    h = m.fit(X, y, epochs=15, batch_size=16, verbose=0)
+    assert h.history["loss"][-1] < 0.5 * h.history["loss"][0]
+    path = tmp_path / "img.safetensors"
+    m.save(path)
+    again = entrena.load(path)
+    assert [layer.engine_config() for layer in again.layers] == [layer.engine_config() for layer in m.layers]
+    np.testing.assert_array_equal(again.predict(X), m.predict(X))

@@ -14,10 +14,11 @@ from .gradcheck import gradcheck
 from .history import History
 from .layers import (ELU, GELU, Activation, Dense, Dropout, Flatten, Input, Layer, LeakyReLU,
                      LogSoftmax, Normalization, ReLU, SiLU, Sigmoid, Softmax, Softplus, Swish, Tanh)
-from .layers import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,
-                     GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
-                     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D,
-                     Reshape, ZeroPadding2D)
+from .layers import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, BatchNormalization,
+                     GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D,
+                     GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+                     LayerNormalization, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D, Reshape,
+                     ZeroPadding2D)
 from .losses import (BinaryCrossentropy, BinaryCrossentropyWithLogits, CategoricalCrossentropy,
                      HalfMeanSquaredError, Hinge, Huber, MeanAbsoluteError, MeanSquaredError,
                      MulticlassHinge)
@@ -74,5 +75,5 @@ __all__ = [
     "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D",
     "AveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
     "GlobalAveragePooling2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
-    "Reshape", "ZeroPadding2D",
+    "BatchNormalization", "LayerNormalization", "Reshape", "ZeroPadding2D",
 ]

@@ -417,6 +417,38 @@ GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 
 
+class BatchNormalization(Layer):
+    """Normalizes each channel of (n, C, ...) (each feature of (n, F)), as
+    PyTorch's BatchNorm1d/2d: y = (x - mean) / sqrt(var + eps)·gamma + beta.
+    In training, the batch's mean and biased variance, and the running
+    statistics updated as running = (1 - momentum)·running + momentum·batch
+    with the unbiased variance (PyTorch's momentum: Keras' momentum=0.99 is
+    0.01 here); in eval mode (predict, evaluate, ``model.eval()``) the
+    running statistics. ``gamma`` and ``beta`` are parameters (left out
+    with scale=False / center=False; users often exclude them from weight
+    decay: ``model.set_param_options(["gamma", "beta"], weight_decay=False)``);
+    ``running_mean`` and ``running_var`` are buffers (saved, never trained)."""
+
+    type = "BatchNormalization"
+
+    def __init__(self, momentum: float = 0.1, eps: float = 1e-5, center: bool = True, scale: bool = True, *,
+                 input_shape=None, name: str | None = None):
+        super().__init__(momentum=momentum, eps=eps, center=center, scale=scale, name=name,
+                         input_shape=input_shape)
+
+
+class LayerNormalization(Layer):
+    """Normalizes each sample over its last axis, as PyTorch's LayerNorm:
+    y = (x - mean) / sqrt(var + eps)·gamma + beta with the row's mean and
+    biased variance; ``gamma`` and ``beta`` have the last axis' size."""
+
+    type = "LayerNormalization"
+
+    def __init__(self, eps: float = 1e-5, center: bool = True, scale: bool = True, *, input_shape=None,
+                 name: str | None = None):
+        super().__init__(eps=eps, center=center, scale=scale, name=name, input_shape=input_shape)
+
+
 class Reshape(Layer):
     """(n, *input_shape) -> (n, *target_shape), the same elements in the same
     order; one size may be -1 (what the others leave)."""

@@ -7,6 +7,8 @@
 #include "entrena/nn/dropout.hpp"
 #include "entrena/nn/flatten.hpp"
 #include "entrena/nn/normalization.hpp"
+#include "entrena/nn/batch_norm.hpp"
+#include "entrena/nn/layer_norm.hpp"
 #include "entrena/nn/pooling.hpp"
 #include "entrena/nn/reshape.hpp"
 #include "entrena/nn/zero_padding.hpp"
@@ -48,6 +50,8 @@ Registry& registry() {
                         builtin<GlobalMaxPooling2D>("GlobalMaxPooling2D"),
                         builtin<GlobalAveragePooling1D>("GlobalAveragePooling1D"),
                         builtin<GlobalAveragePooling2D>("GlobalAveragePooling2D"),
+                        builtin<BatchNormalization>("BatchNormalization"),
+                        builtin<LayerNormalization>("LayerNormalization"),
                         builtin<Reshape>("Reshape"),
                         builtin<ZeroPadding2D>("ZeroPadding2D"),
                     }};
