@@ -6,6 +6,8 @@ message ("units: expected an integer >= 1, got 0").
 
 Layers act on the last axis of (n, ..., features) where that makes sense
 (Dense, activations, Normalization), as in Keras.
+Pooling, ZeroPadding2D and BatchNormalization see (n, C, ...) with the
+channels on axis 1, as in PyTorch.
 """
 from __future__ import annotations
 
