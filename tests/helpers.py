@@ -68,3 +68,19 @@ def check_gradient(f, analytic, x, *, eps=1e-6, rtol=1e-6, atol=1e-8, what="grad
     num = numerical_gradient(f, x, eps)
     np.testing.assert_allclose(np.asarray(analytic, dtype=np.float64), num, rtol=rtol, atol=atol,
                                err_msg=what)
+
+
+def same_on_one_and_two_threads(fn, *args):
+    """fn(*args) on one thread and on two: every output (an array or a tuple
+    of them) must be bitwise equal. Returns the outputs."""
+    before = _core.get_num_threads()
+    try:
+        _core.set_num_threads(1)
+        one = fn(*args)
+        _core.set_num_threads(2)
+        two = fn(*args)
+    finally:
+        _core.set_num_threads(before)
+    for a, b in zip(_as_tuple(one), _as_tuple(two)):
+        np.testing.assert_array_equal(a, b)
+    return one

@@ -33,6 +33,18 @@ LAYER_EXAMPLES = {
     "RandomCrop": lambda: L.RandomCrop(28, 28, padding=2),
     "RandomRotation": lambda: L.RandomRotation(0.05),
     "GaussianNoise": lambda: L.GaussianNoise(0.1),
+    "MaxPool1D": lambda: L.MaxPool1D(3, strides=2, padding="same"),
+    "MaxPool2D": lambda: L.MaxPool2D((2, 3), strides=1),
+    "AvgPool1D": lambda: L.AvgPool1D([2]),
+    "AvgPool2D": lambda: L.AvgPool2D(3, strides=(2, 1), padding="same"),
+    "GlobalMaxPooling1D": lambda: L.GlobalMaxPooling1D(),
+    "GlobalMaxPooling2D": lambda: L.GlobalMaxPooling2D(),
+    "GlobalAveragePooling1D": lambda: L.GlobalAveragePooling1D(),
+    "GlobalAveragePooling2D": lambda: L.GlobalAveragePooling2D(),
+    "BatchNormalization": lambda: L.BatchNormalization(momentum=0.01, eps=1e-3, center=False),
+    "LayerNormalization": lambda: L.LayerNormalization(eps=1e-6, scale=False),
+    "Reshape": lambda: L.Reshape((2, -1)),
+    "ZeroPadding2D": lambda: L.ZeroPadding2D(((1, 0), (2, 2))),
 }
 
 

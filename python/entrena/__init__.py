@@ -15,6 +15,11 @@ from .history import History
 from .layers import (ELU, GELU, Activation, Dense, Dropout, Flatten, Input, Layer, LeakyReLU,
                      LogSoftmax, Normalization, ReLU, SiLU, Sigmoid, Softmax, Softplus, Swish, Tanh)
 from .layers import GaussianNoise, RandomCrop, RandomFlip, RandomRotation, RandomTranslation
+from .layers import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, BatchNormalization,
+                     GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D,
+                     GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+                     LayerNormalization, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D, Reshape,
+                     ZeroPadding2D)
 from .losses import (BinaryCrossentropy, BinaryCrossentropyWithLogits, CategoricalCrossentropy,
                      HalfMeanSquaredError, Hinge, Huber, MeanAbsoluteError, MeanSquaredError,
                      MulticlassHinge)
@@ -69,4 +74,8 @@ __all__ = [
     "Adam", "AdamW", "RMSprop", "Adagrad",
     "train_test_split", "train_val_test_split", "StandardScaler", "MinMaxScaler", "one_hot",
     "Callback", "History", "callbacks", "data", "datasets", "layers", "losses", "metrics", "optimizers", "schedules",
+    "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D",
+    "AveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+    "BatchNormalization", "LayerNormalization", "Reshape", "ZeroPadding2D",
 ]

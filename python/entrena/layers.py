@@ -6,6 +6,8 @@ message ("units: expected an integer >= 1, got 0").
 
 Layers act on the last axis of (n, ..., features) where that makes sense
 (Dense, activations, Normalization), as in Keras.
+Pooling, ZeroPadding2D and BatchNormalization see (n, C, ...) with the
+channels on axis 1, as in PyTorch.
 """
 from __future__ import annotations
 
@@ -391,6 +393,136 @@ class GaussianNoise(Layer):
 
     def __init__(self, stddev: float, *, input_shape=None, name: str | None = None):
         super().__init__(stddev=stddev, name=name, input_shape=input_shape)
+
+
+class _Pooling(Layer):
+    """Windows of ``pool_size`` (an int, or one size per spatial axis) moved
+    by ``strides`` (default ``pool_size``) over (n, C, L) or (n, C, H, W),
+    PyTorch's layout. ``padding="valid"`` keeps whole windows only;
+    ``"same"`` pads as Keras does (output ceil(L / stride), the extra
+    padding at the end) and padded positions never win a max and are not
+    counted in an average."""
+
+    def __init__(self, pool_size=2, strides=None, padding: str = "valid", *, input_shape=None,
+                 name: str | None = None):
+        super().__init__(pool_size=pool_size, strides=strides, padding=padding, name=name,
+                         input_shape=input_shape)
+
+
+class MaxPool1D(_Pooling):
+    """The maximum of each window along L: (n, C, L) -> (n, C, L'); the first
+    maximum of a window gets its gradient."""
+
+    type = "MaxPool1D"
+
+
+class MaxPool2D(_Pooling):
+    """The maximum of each window over (H, W): (n, C, H, W) -> (n, C, H', W');
+    the first maximum of a window (row by row) gets its gradient."""
+
+    type = "MaxPool2D"
+
+
+class AvgPool1D(_Pooling):
+    """The mean of each window along L: (n, C, L) -> (n, C, L')."""
+
+    type = "AvgPool1D"
+
+
+class AvgPool2D(_Pooling):
+    """The mean of each window over (H, W): (n, C, H, W) -> (n, C, H', W')."""
+
+    type = "AvgPool2D"
+
+
+MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D = MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D
+
+
+class _GlobalPooling(Layer):
+    """Pools each channel whole: (n, C, ...) -> (n, C)."""
+
+    def __init__(self, *, input_shape=None, name: str | None = None):
+        super().__init__(name=name, input_shape=input_shape)
+
+
+class GlobalMaxPooling1D(_GlobalPooling):
+    """The maximum of each channel: (n, C, L) -> (n, C)."""
+
+    type = "GlobalMaxPooling1D"
+
+
+class GlobalMaxPooling2D(_GlobalPooling):
+    """The maximum of each channel: (n, C, H, W) -> (n, C)."""
+
+    type = "GlobalMaxPooling2D"
+
+
+class GlobalAveragePooling1D(_GlobalPooling):
+    """The mean of each channel: (n, C, L) -> (n, C)."""
+
+    type = "GlobalAveragePooling1D"
+
+
+class GlobalAveragePooling2D(_GlobalPooling):
+    """The mean of each channel: (n, C, H, W) -> (n, C)."""
+
+    type = "GlobalAveragePooling2D"
+
+
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+
+
+class BatchNormalization(Layer):
+    """Normalizes each channel of (n, C, ...) (each feature of (n, F)), as
+    PyTorch's BatchNorm1d/2d: y = (x - mean) / sqrt(var + eps)·gamma + beta.
+    In training, the batch's mean and biased variance, and the running
+    statistics updated as running = (1 - momentum)·running + momentum·batch
+    with the unbiased variance (PyTorch's momentum: Keras' momentum=0.99 is
+    0.01 here); in eval mode (predict, evaluate, ``model.eval()``) the
+    running statistics. ``gamma`` and ``beta`` are parameters (left out
+    with scale=False / center=False; users often exclude them from weight
+    decay: ``model.set_param_options(["gamma", "beta"], weight_decay=False)``);
+    ``running_mean`` and ``running_var`` are buffers (saved, never trained)."""
+
+    type = "BatchNormalization"
+
+    def __init__(self, momentum: float = 0.1, eps: float = 1e-5, center: bool = True, scale: bool = True, *,
+                 input_shape=None, name: str | None = None):
+        super().__init__(momentum=momentum, eps=eps, center=center, scale=scale, name=name,
+                         input_shape=input_shape)
+
+
+class LayerNormalization(Layer):
+    """Normalizes each sample over its last axis, as PyTorch's LayerNorm:
+    y = (x - mean) / sqrt(var + eps)·gamma + beta with the row's mean and
+    biased variance; ``gamma`` and ``beta`` have the last axis' size."""
+
+    type = "LayerNormalization"
+
+    def __init__(self, eps: float = 1e-5, center: bool = True, scale: bool = True, *, input_shape=None,
+                 name: str | None = None):
+        super().__init__(eps=eps, center=center, scale=scale, name=name, input_shape=input_shape)
+
+
+class Reshape(Layer):
+    """(n, *input_shape) -> (n, *target_shape), the same elements in the same
+    order; one size may be -1 (what the others leave)."""
+
+    type = "Reshape"
+
+    def __init__(self, target_shape, *, input_shape=None, name: str | None = None):
+        super().__init__(target_shape=target_shape, name=name, input_shape=input_shape)
+
+
+class ZeroPadding2D(Layer):
+    """Zeros around the (H, W) planes of (n, C, H, W): ``padding`` is an int
+    (every side), (rows, columns) or ((top, bottom), (left, right))."""
+
+    type = "ZeroPadding2D"
+
+    def __init__(self, padding=1, *, input_shape=None, name: str | None = None):
+        super().__init__(padding=padding, name=name, input_shape=input_shape)
 
 
 def from_config(cfg: dict) -> Layer:

@@ -14,6 +14,10 @@
 #include "entrena/kernels/losses.hpp"
 #include "entrena/kernels/normalization.hpp"
 #include "entrena/kernels/optimizers.hpp"
+#include "entrena/kernels/batch_norm.hpp"
+#include "entrena/kernels/layer_norm.hpp"
+#include "entrena/kernels/padding.hpp"
+#include "entrena/kernels/pooling.hpp"
 #include "entrena/nn/activation.hpp"
 #include "entrena/nn/augment.hpp"
 #include "entrena/nn/dense.hpp"
@@ -34,6 +38,12 @@
 #include "entrena/nn/registry.hpp"
 #include "entrena/nn/schedule.hpp"
 #include "entrena/nn/trainer.hpp"
+#include "entrena/nn/batch_norm.hpp"
+#include "entrena/nn/layer_norm.hpp"
+#include "entrena/nn/pooling.hpp"
+#include "entrena/nn/reshape.hpp"
+#include "entrena/nn/window.hpp"
+#include "entrena/nn/zero_padding.hpp"
 #include "entrena/safetensors.hpp"
 
 namespace entrena {

@@ -118,6 +118,28 @@ std::vector<double> Options::numbers(const char* key, std::vector<double> def, s
   return out;
 }
 
+std::vector<index_t> Options::sizes(const char* key, std::vector<index_t> def, std::size_t count, index_t lo) {
+  const Json* v = get(key);
+  if (!v) return def;
+  const std::string k = this->key(key);
+  auto expected = [&] { return cat("an integer >= ", lo, " or an array of ", count, " of them"); };
+  if (v->is_integer()) {
+    if (v->as_int() < lo) throw ValueError(cat(k, ": expected ", expected(), ", got ", v->as_int()));
+    return std::vector<index_t>(count, static_cast<index_t>(v->as_int()));
+  }
+  if (!v->is_array() || v->size() != count)
+    throw TypeError(cat(k, ": expected ", expected(), ", got ",
+                        v->is_array() ? cat("an array of ", v->size()) : value_text(*v)));
+  std::vector<index_t> out;
+  for (std::size_t i = 0; i < count; ++i) {
+    const Json& e = v->at(i);
+    if (!e.is_integer()) throw TypeError(cat(k, "[", i, "]: expected an integer, got ", value_text(e)));
+    if (e.as_int() < lo) throw ValueError(cat(k, "[", i, "]: expected an integer >= ", lo, ", got ", e.as_int()));
+    out.push_back(static_cast<index_t>(e.as_int()));
+  }
+  return out;
+}
+
 void Options::finish() const {
   if (!j_.is_object()) return;
   for (const auto& m : j_.as_object())
@@ -125,6 +147,8 @@ void Options::finish() const {
       throw ValueError(cat(who_, ": unknown argument '", m.first, "'; expected ",
                            asked_.empty() ? std::string("none") : join_names(asked_, true)));
 }
+
+std::string value_text(const Json& v) { return given(v); }
 
 // ---------------------------------------------------------------- NameTable
 NameTable::NameTable(std::string what, std::vector<std::string> names,

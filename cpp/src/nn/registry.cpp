@@ -8,6 +8,11 @@
 #include "entrena/nn/dropout.hpp"
 #include "entrena/nn/flatten.hpp"
 #include "entrena/nn/normalization.hpp"
+#include "entrena/nn/batch_norm.hpp"
+#include "entrena/nn/layer_norm.hpp"
+#include "entrena/nn/pooling.hpp"
+#include "entrena/nn/reshape.hpp"
+#include "entrena/nn/zero_padding.hpp"
 
 namespace entrena {
 
@@ -43,6 +48,18 @@ Registry& registry() {
                         builtin<RandomCrop>("RandomCrop"),
                         builtin<RandomRotation>("RandomRotation"),
                         builtin<GaussianNoise>("GaussianNoise"),
+                        builtin<MaxPool1D>("MaxPool1D"),
+                        builtin<MaxPool2D>("MaxPool2D"),
+                        builtin<AvgPool1D>("AvgPool1D"),
+                        builtin<AvgPool2D>("AvgPool2D"),
+                        builtin<GlobalMaxPooling1D>("GlobalMaxPooling1D"),
+                        builtin<GlobalMaxPooling2D>("GlobalMaxPooling2D"),
+                        builtin<GlobalAveragePooling1D>("GlobalAveragePooling1D"),
+                        builtin<GlobalAveragePooling2D>("GlobalAveragePooling2D"),
+                        builtin<BatchNormalization>("BatchNormalization"),
+                        builtin<LayerNormalization>("LayerNormalization"),
+                        builtin<Reshape>("Reshape"),
+                        builtin<ZeroPadding2D>("ZeroPadding2D"),
                     }};
   return r;
 }

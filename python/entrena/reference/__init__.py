@@ -8,5 +8,8 @@ Submodules: ``gemm`` (GEMM and dense layer), ``activations``, ``losses``,
 (input checks), and ``trainer`` (an MLP trained in plain NumPy, the
 benchmarks' baseline). The metrics' twins are the functions of
 ``entrena.metrics``.
+``pooling`` (pooling and zero padding) and ``batch_norm`` (batch and layer
+normalization) are the twins of those layers' kernels.
 """
 from . import activations, augment, checks, gemm, losses, normalization, optimizers, trainer  # noqa: F401
+from . import batch_norm, pooling  # noqa: F401

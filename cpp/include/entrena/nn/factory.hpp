@@ -18,6 +18,10 @@
 //   Normalization  nn/normalization.hpp
 //   RandomFlip, RandomTranslation, RandomCrop, RandomRotation, GaussianNoise
 //                  nn/augment.hpp
+//   MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D, GlobalMaxPooling1D/2D,
+//   GlobalAveragePooling1D/2D                         nn/pooling.hpp
+//   BatchNormalization  nn/batch_norm.hpp      LayerNormalization  nn/layer_norm.hpp
+//   Reshape        nn/reshape.hpp         ZeroPadding2D  nn/zero_padding.hpp
 // <initializer>: a name or {"name": ..., arguments}; see nn/initializer.hpp.
 // Writers (Layer::config) write every argument; readers also accept the
 // forms entrena 0.1 wrote, and reject unknown arguments.

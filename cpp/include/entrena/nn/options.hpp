@@ -43,6 +43,10 @@ class Options {
   std::string choice(const char* key, const std::string& def, const std::vector<std::string>& allowed);
   // An array of `count` numbers (TypeError / ValueError otherwise); def when absent.
   std::vector<double> numbers(const char* key, std::vector<double> def, std::size_t count);
+  // `count` integers >= lo, given as one integer (the same on every axis) or
+  // as an array of `count` integers (window sizes such as pool_size); def
+  // when absent.
+  std::vector<index_t> sizes(const char* key, std::vector<index_t> def, std::size_t count, index_t lo = 1);
 
   // ValueError for keys no getter asked for.
   void finish() const;
@@ -59,6 +63,10 @@ double check_number(const char* key, double v, double lo = -std::numeric_limits<
                     double hi = std::numeric_limits<double>::infinity(), bool open_lo = false,
                     bool open_hi = false);
 index_t check_integer(const char* key, index_t v, index_t lo);
+
+// How a JSON value reads in messages: `string "abc"`, `bool true`,
+// `number 3`, `array`.
+std::string value_text(const Json& v);
 
 // A table of names: canonical names (in a fixed order) and aliases of them.
 // Lookups ignore case. Python asks the engine for these tables

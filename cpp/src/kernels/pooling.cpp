@@ -1,0 +1,121 @@
+#include "entrena/kernels/pooling.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "entrena/parallel.hpp"
+
+namespace entrena {
+
+namespace {
+
+// A window clipped to the plane: rows [h0, h1), columns [w0, w1).
+struct Window {
+  index_t h0, h1, w0, w1;
+};
+
+// Calls begin(p) for each plane p, then f(p, o, window) for its outputs o
+// in order (row by row). Planes are independent and go to threads whole, so
+// whatever a plane accumulates is added in the same order for any thread
+// count.
+template <class Begin, class F>
+void for_each_window(const PoolGeometry& g, Begin begin, F f) {
+  const double work = static_cast<double>(g.planes) * g.out_h * g.out_w * (g.pool_h * g.pool_w + 1);
+  const int nt = threads_for(work, 65536.0);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (index_t p = 0; p < g.planes; ++p) {
+    begin(p);
+    for (index_t oh = 0; oh < g.out_h; ++oh) {
+      const index_t h = oh * g.stride_h - g.pad_top;
+      const index_t h0 = std::max<index_t>(h, 0), h1 = std::min(h + g.pool_h, g.in_h);
+      for (index_t ow = 0; ow < g.out_w; ++ow) {
+        const index_t w = ow * g.stride_w - g.pad_left;
+        f(p, oh * g.out_w + ow, Window{h0, h1, std::max<index_t>(w, 0), std::min(w + g.pool_w, g.in_w)});
+      }
+    }
+  }
+}
+
+// The index in the plane xp (row length in_w) of the window's first
+// maximum; a NaN wins (the first one).
+template <class T>
+index_t argmax_in(const T* xp, index_t in_w, const Window& win) {
+  index_t best = win.h0 * in_w + win.w0;
+  T v = xp[best];
+  for (index_t h = win.h0; h < win.h1; ++h)
+    for (index_t w = win.w0; w < win.w1; ++w) {
+      const T u = xp[h * in_w + w];
+      if (u > v || (u != u && v == v)) {
+        v = u;
+        best = h * in_w + w;
+      }
+    }
+  return best;
+}
+
+}  // namespace
+
+template <class T>
+void max_pool_forward(const T* x, T* y, const PoolGeometry& g) {
+  // x: (planes, in_h, in_w), y: (planes, out_h, out_w)
+  const index_t in = g.in_h * g.in_w, out = g.out_h * g.out_w;
+  for_each_window(g, [](index_t) {}, [&](index_t p, index_t o, const Window& win) {
+    const T* xp = x + p * in;
+    y[p * out + o] = xp[argmax_in(xp, g.in_w, win)];
+  });
+}
+
+template <class T>
+void max_pool_backward(const T* x, const T* dy, T* dx, const PoolGeometry& g) {
+  // x, dx: (planes, in_h, in_w), dy: (planes, out_h, out_w)
+  const index_t in = g.in_h * g.in_w, out = g.out_h * g.out_w;
+  for_each_window(
+      g, [&](index_t p) { std::memset(dx + p * in, 0, static_cast<std::size_t>(in) * sizeof(T)); },
+      [&](index_t p, index_t o, const Window& win) {
+        dx[p * in + argmax_in(x + p * in, g.in_w, win)] += dy[p * out + o];
+      });
+}
+
+template <class T>
+void avg_pool_forward(const T* x, T* y, const PoolGeometry& g) {
+  // x: (planes, in_h, in_w), y: (planes, out_h, out_w)
+  const index_t in = g.in_h * g.in_w, out = g.out_h * g.out_w;
+  for_each_window(g, [](index_t) {}, [&](index_t p, index_t o, const Window& win) {
+    const T* xp = x + p * in;
+    double s = 0.0;
+    for (index_t h = win.h0; h < win.h1; ++h) {
+      const T* row = xp + h * g.in_w;
+#pragma omp simd reduction(+ : s)
+      for (index_t w = win.w0; w < win.w1; ++w) s += static_cast<double>(row[w]);
+    }
+    y[p * out + o] = static_cast<T>(s / static_cast<double>((win.h1 - win.h0) * (win.w1 - win.w0)));
+  });
+}
+
+template <class T>
+void avg_pool_backward(const T* dy, T* dx, const PoolGeometry& g) {
+  // dy: (planes, out_h, out_w), dx: (planes, in_h, in_w)
+  const index_t in = g.in_h * g.in_w, out = g.out_h * g.out_w;
+  for_each_window(
+      g, [&](index_t p) { std::memset(dx + p * in, 0, static_cast<std::size_t>(in) * sizeof(T)); },
+      [&](index_t p, index_t o, const Window& win) {
+        const T d = static_cast<T>(static_cast<double>(dy[p * out + o]) /
+                                   static_cast<double>((win.h1 - win.h0) * (win.w1 - win.w0)));
+        for (index_t h = win.h0; h < win.h1; ++h) {
+          T* row = dx + p * in + h * g.in_w;
+#pragma omp simd
+          for (index_t w = win.w0; w < win.w1; ++w) row[w] += d;
+        }
+      });
+}
+
+#define ENTRENA_INSTANTIATE(T)                                                     \
+  template void max_pool_forward<T>(const T*, T*, const PoolGeometry&);            \
+  template void max_pool_backward<T>(const T*, const T*, T*, const PoolGeometry&); \
+  template void avg_pool_forward<T>(const T*, T*, const PoolGeometry&);            \
+  template void avg_pool_backward<T>(const T*, T*, const PoolGeometry&);
+ENTRENA_INSTANTIATE(float)
+ENTRENA_INSTANTIATE(double)
+#undef ENTRENA_INSTANTIATE
+
+}  // namespace entrena
