@@ -54,9 +54,10 @@ struct GemmArgs {
   T beta;
   T* C;
   index_t ldc;
-  const T* bias;  // (N,) or null
+  const T* bias;  // (N,), or (M,) when bias_rows; or null
   bool relu;
-  int threads;  // chosen by the dispatcher (threads_for), >= 1
+  bool bias_rows;  // the bias holds one value per row of C (else one per column)
+  int threads;     // chosen by the dispatcher (threads_for), >= 1
 };
 
 // A 64-byte-aligned scratch buffer of at least n elements owned by the
