@@ -28,6 +28,9 @@ LAYER_EXAMPLES = {
     "Dropout": lambda: L.Dropout(0.3),
     "Flatten": lambda: L.Flatten(),
     "Normalization": lambda: L.Normalization(),
+    "Conv1D": lambda: L.Conv1D(4, 3, strides=2, padding="same", groups=2, activation="elu", alpha=0.5),
+    "Conv2D": lambda: L.Conv2D(6, (3, 2), padding=(1, 0), dilation_rate=(2, 1), activation="relu",
+                               kernel_init="he_normal", use_bias=False),
 }
 
 

@@ -74,6 +74,7 @@ void bind_activation_kernels(py::module_& k);
 void bind_loss_kernels(py::module_& k);
 void bind_optimizer_kernels(py::module_& k);
 void bind_normalization_kernels(py::module_& k);
+void bind_conv_kernels(py::module_& k);
 void bind_model(py::module_& f32, py::module_& f64);  // Sequential, fit, evaluate, predict
 void bind_losses(py::module_& f32, py::module_& f64);
 void bind_optimizers(py::module_& f32, py::module_& f64);

@@ -14,6 +14,7 @@ from .gradcheck import gradcheck
 from .history import History
 from .layers import (ELU, GELU, Activation, Dense, Dropout, Flatten, Input, Layer, LeakyReLU,
                      LogSoftmax, Normalization, ReLU, SiLU, Sigmoid, Softmax, Softplus, Swish, Tanh)
+from .layers import Conv1D, Conv2D
 from .losses import (BinaryCrossentropy, BinaryCrossentropyWithLogits, CategoricalCrossentropy,
                      HalfMeanSquaredError, Hinge, Huber, MeanAbsoluteError, MeanSquaredError,
                      MulticlassHinge)
@@ -65,6 +66,7 @@ __all__ = [
     "CategoricalCrossentropy", "MeanSquaredError", "HalfMeanSquaredError", "MeanAbsoluteError", "Huber",
     "BinaryCrossentropy", "BinaryCrossentropyWithLogits", "Hinge", "MulticlassHinge", "SGD",
     "Adam", "AdamW", "RMSprop", "Adagrad",
+    "Conv1D", "Conv2D",
     "train_test_split", "train_val_test_split", "StandardScaler", "MinMaxScaler", "one_hot",
     "Callback", "History", "callbacks", "data", "datasets", "layers", "losses", "metrics", "optimizers", "schedules",
 ]

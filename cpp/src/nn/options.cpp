@@ -31,6 +31,8 @@ std::string bound_text(double lo, double hi, bool open_lo, bool open_hi) {
 
 }  // namespace
 
+std::string describe(const Json& v) { return given(v); }
+
 std::string join_names(std::vector<std::string> names, bool sort) {
   if (sort) std::sort(names.begin(), names.end());
   std::string out;
@@ -114,6 +116,24 @@ std::vector<double> Options::numbers(const char* key, std::vector<double> def, s
     if (!v->at(i).is_number())
       throw TypeError(cat(this->key(key), "[", i, "]: expected a number, got ", given(v->at(i))));
     out.push_back(v->at(i).as_double());
+  }
+  return out;
+}
+
+std::vector<index_t> Options::sizes(const char* key, std::vector<index_t> def, std::size_t count, index_t lo) {
+  const Json* v = get(key);
+  if (!v) return def;
+  std::vector<index_t> out;
+  if (v->is_integer()) {
+    out.assign(count, check_integer(this->key(key).c_str(), static_cast<index_t>(v->as_int()), lo));
+    return out;
+  }
+  if (!v->is_array() || v->size() != count)
+    throw TypeError(cat(this->key(key), ": expected an integer or a list of ", count, " integers, got ", given(*v)));
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string k = cat(this->key(key), "[", i, "]");
+    if (!v->at(i).is_integer()) throw TypeError(cat(k, ": expected an integer, got ", given(v->at(i))));
+    out.push_back(check_integer(k.c_str(), static_cast<index_t>(v->at(i).as_int()), lo));
   }
   return out;
 }

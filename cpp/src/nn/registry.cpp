@@ -7,6 +7,7 @@
 #include "entrena/nn/dropout.hpp"
 #include "entrena/nn/flatten.hpp"
 #include "entrena/nn/normalization.hpp"
+#include "entrena/nn/conv.hpp"
 
 namespace entrena {
 
@@ -37,6 +38,8 @@ Registry& registry() {
                         builtin<Dropout>("Dropout"),
                         builtin<Flatten>("Flatten"),
                         builtin<Normalization>("Normalization"),
+                        builtin<Conv1D>("Conv1D"),
+                        builtin<Conv2D>("Conv2D"),
                     }};
   return r;
 }

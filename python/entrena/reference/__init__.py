@@ -7,5 +7,7 @@ Submodules: ``gemm`` (GEMM and dense layer), ``activations``, ``losses``,
 (input checks), and ``trainer`` (an MLP trained in plain NumPy, the
 benchmarks' baseline). The metrics' twins are the functions of
 ``entrena.metrics``.
+``conv``: convolution (Conv1D, Conv2D) through sliding windows.
 """
 from . import activations, checks, gemm, losses, normalization, optimizers, trainer  # noqa: F401
+from . import conv  # noqa: F401

@@ -16,6 +16,7 @@
 //   Dense          nn/dense.hpp           Activation   nn/activation.hpp
 //   Dropout        nn/dropout.hpp         Flatten      nn/flatten.hpp
 //   Normalization  nn/normalization.hpp
+//   Conv1D, Conv2D nn/conv.hpp
 // <initializer>: a name or {"name": ..., arguments}; see nn/initializer.hpp.
 // Writers (Layer::config) write every argument; readers also accept the
 // forms entrena 0.1 wrote, and reject unknown arguments.

@@ -1,0 +1,425 @@
+// Convolution on the packed GEMM: im2col / col2im per block of samples, one
+// GEMM per group with the bias and ReLU in its epilogue. The header
+// (entrena/kernels/conv.hpp) describes the layout, the threads and the
+// summation order.
+#include "entrena/kernels/conv.hpp"
+
+#include <algorithm>
+
+#include "entrena/kernels/gemm.hpp"
+#include "entrena/parallel.hpp"
+
+namespace entrena {
+
+namespace {
+
+// A block of samples gives the GEMMs at least this many columns (output
+// positions): small outputs (late layers, 1-D) are batched a few samples
+// at a time instead of running many thin GEMMs.
+constexpr index_t kMinColumns = 256;
+// dW sums the batch in at most this many chunks (their partial sums are
+// added in chunk order), and their partial sums hold at most
+// kPartialBudget elements.
+constexpr index_t kMaxChunks = 32;
+constexpr index_t kPartialBudget = index_t(1) << 22;
+// One thread per ~half a million multiply-adds, as for GEMM.
+constexpr double kWorkPerThread = 262144.0;
+
+index_t round16(index_t n) { return (n + 15) / 16 * 16; }
+
+// How a batch of n samples is cut and where the scratch goes: a function of
+// the sizes only (never of the thread count).
+struct Plan {
+  index_t Cg, Fg, K, P, HW;  // channels and filters per group, patch size, positions, input plane
+  index_t nb;                // samples per block
+  index_t blocks;            // ceil(n / nb)
+  index_t chunk_blocks;      // blocks per dW chunk
+  index_t chunks;            // ceil(blocks / chunk_blocks)
+  bool pointwise;            // 1×1, stride 1, no padding, one sample per block: x is its own col
+  index_t col, ybuf, dcol;   // per-thread scratch (elements)
+  index_t per_thread;        // col + ybuf (+ dcol in backward)
+  index_t partials;          // chunks · |W| when chunks > 1 (backward)
+};
+
+Plan make_plan(const Conv2dShape& s, index_t n, bool backward) {
+  Plan p{};
+  p.Cg = s.C / s.groups;
+  p.Fg = s.F / s.groups;
+  p.K = p.Cg * s.kh * s.kw;
+  p.P = s.Ho * s.Wo;
+  p.HW = s.H * s.W;
+  p.nb = std::min(std::max<index_t>(n, 1), std::max<index_t>(1, (kMinColumns + p.P - 1) / p.P));
+  p.blocks = (n + p.nb - 1) / p.nb;
+  const bool one_by_one = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 &&
+                          s.pb == 0 && s.pl == 0 && s.pr == 0;
+  p.pointwise = one_by_one && p.nb == 1;
+  const index_t cols = p.nb * p.P;
+  p.col = p.pointwise ? 0 : round16(p.K * cols);
+  p.ybuf = p.nb > 1 ? round16(p.Fg * cols) : 0;
+  p.dcol = backward ? p.col : 0;
+  p.per_thread = p.col + p.ybuf + p.dcol;
+  const index_t wsize = s.F * p.K;
+  const index_t max_chunks =
+      std::max<index_t>(1, std::min<index_t>(kMaxChunks, kPartialBudget / std::max<index_t>(wsize, 1)));
+  p.chunk_blocks = std::max<index_t>(1, (p.blocks + max_chunks - 1) / max_chunks);
+  p.chunks = std::max<index_t>(1, (p.blocks + p.chunk_blocks - 1) / p.chunk_blocks);
+  p.partials = backward && p.chunks > 1 ? round16(p.chunks * wsize) : 0;
+  return p;
+}
+
+// The threads a kernel of `work` multiply-adds runs on: at most as many as
+// the scratch holds.
+int threads_for_scratch(const Plan& p, double work, index_t work_size, const char* who) {
+  const index_t need = p.partials + p.per_thread;
+  if (work_size < need)
+    throw ValueError(cat(who, ": work_size: expected at least ", need,
+                         " elements (conv2d_workspace), got ", work_size));
+  int nt = threads_for(work, kWorkPerThread);
+  if (p.per_thread > 0) {
+    const index_t fit = (work_size - p.partials) / p.per_thread;
+    if (fit < nt) nt = static_cast<int>(fit);
+  }
+  return nt;
+}
+
+// The output positions o in [0, out) whose input index o·stride + off lies
+// in [0, size): [lo, hi).
+void valid_range(index_t out, index_t stride, index_t off, index_t size, index_t& lo, index_t& hi) {
+  lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  const index_t top = size - 1 - off;
+  hi = top < 0 ? 0 : top / stride + 1;
+  if (hi > out) hi = out;
+  if (lo > hi) lo = hi;
+}
+
+// x: (Cg, H, W), one sample's channels of one group -> col: (Cg·kh·kw, Ho·Wo),
+// row stride ld; row (c, i, j) holds x[c, oh·sh + i·dh - pt, ow·sw + j·dw - pl]
+// at column oh·Wo + ow, 0 outside x.
+template <class T>
+void im2col(const Conv2dShape& s, index_t Cg, const T* x, T* col, index_t ld) {
+  const index_t Wo = s.Wo, P = s.Ho * s.Wo;
+  for (index_t c = 0; c < Cg; ++c) {
+    const T* xc = x + c * s.H * s.W;
+    for (index_t i = 0; i < s.kh; ++i) {
+      const index_t offh = i * s.dh - s.pt;
+      index_t oh0, oh1;
+      valid_range(s.Ho, s.sh, offh, s.H, oh0, oh1);
+      for (index_t j = 0; j < s.kw; ++j) {
+        T* row = col + ((c * s.kh + i) * s.kw + j) * ld;
+        const index_t offw = j * s.dw - s.pl;
+        index_t ow0, ow1;
+        valid_range(Wo, s.sw, offw, s.W, ow0, ow1);
+        std::fill(row, row + oh0 * Wo, T(0));
+        for (index_t oh = oh0; oh < oh1; ++oh) {
+          const T* xr = xc + (oh * s.sh + offh) * s.W;
+          T* out = row + oh * Wo;
+          for (index_t ow = 0; ow < ow0; ++ow) out[ow] = T(0);
+          if (s.sw == 1) {
+            const T* src = xr + (ow0 + offw);
+#pragma omp simd
+            for (index_t ow = 0; ow < ow1 - ow0; ++ow) out[ow0 + ow] = src[ow];
+          } else {
+            for (index_t ow = ow0; ow < ow1; ++ow) out[ow] = xr[ow * s.sw + offw];
+          }
+          for (index_t ow = ow1; ow < Wo; ++ow) out[ow] = T(0);
+        }
+        std::fill(row + oh1 * Wo, row + P, T(0));
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: dx (Cg, H, W) += the columns of dcol (Cg·kh·kw,
+// Ho·Wo, row stride ld) at the input positions they were read from, rows in
+// order.
+template <class T>
+void col2im(const Conv2dShape& s, index_t Cg, const T* dcol, index_t ld, T* dx) {
+  const index_t Wo = s.Wo;
+  for (index_t c = 0; c < Cg; ++c) {
+    T* dxc = dx + c * s.H * s.W;
+    for (index_t i = 0; i < s.kh; ++i) {
+      const index_t offh = i * s.dh - s.pt;
+      index_t oh0, oh1;
+      valid_range(s.Ho, s.sh, offh, s.H, oh0, oh1);
+      for (index_t j = 0; j < s.kw; ++j) {
+        const T* row = dcol + ((c * s.kh + i) * s.kw + j) * ld;
+        const index_t offw = j * s.dw - s.pl;
+        index_t ow0, ow1;
+        valid_range(Wo, s.sw, offw, s.W, ow0, ow1);
+        for (index_t oh = oh0; oh < oh1; ++oh) {
+          T* dr = dxc + (oh * s.sh + offh) * s.W;
+          const T* in = row + oh * Wo;
+          if (s.sw == 1) {
+            T* dst = dr + (ow0 + offw);
+#pragma omp simd
+            for (index_t ow = 0; ow < ow1 - ow0; ++ow) dst[ow] += in[ow0 + ow];
+          } else {
+            for (index_t ow = ow0; ow < ow1; ++ow) dr[ow * s.sw + offw] += in[ow];
+          }
+        }
+      }
+    }
+  }
+}
+
+// The column matrix of group g for samples s0 .. s0+ns (K, ns·P): x read in
+// place (pointwise) or laid out in col.
+template <class T>
+const T* columns(const Conv2dShape& s, const Plan& p, const T* x, index_t s0, index_t ns, index_t g,
+                 T* col, index_t& ld) {
+  const index_t C = s.C;
+  if (p.pointwise) {
+    ld = p.P;
+    return x + s0 * C * p.HW + g * p.Cg * p.HW;
+  }
+  ld = ns * p.P;
+  for (index_t j = 0; j < ns; ++j)
+    im2col(s, p.Cg, x + (s0 + j) * C * p.HW + g * p.Cg * p.HW, col + j * p.P, ld);
+  return col;
+}
+
+// y for samples s0 .. s0+ns; gemm_threads: the GEMMs' thread cap (1 inside
+// a parallel loop).
+template <class T>
+void forward_block(const Conv2dShape& s, const Plan& p, const T* x, const T* W, const T* b, T* y,
+                   bool relu, index_t s0, index_t ns, T* scratch, int gemm_threads) {
+  T* col = scratch;
+  T* ybuf = scratch + p.col;
+  const index_t F = s.F, P = p.P, cols = ns * P;
+  for (index_t g = 0; g < s.groups; ++g) {
+    index_t ldb;
+    const T* B = columns(s, p, x, s0, ns, g, col, ldb);
+    const T* Wg = W + g * p.Fg * p.K;
+    const T* bg = b ? b + g * p.Fg : nullptr;
+    if (ns == 1) {
+      // y_s,g (Fg, P) = W_g (Fg, K) · col (K, P) + b_g, straight into y.
+      gemm_fused<T>(Trans::N, Trans::N, p.Fg, P, p.K, T(1), Wg, p.K, B, ldb, T(0),
+                    y + s0 * F * P + g * p.Fg * P, P, bg, relu, BiasAxis::Rows, gemm_threads);
+      continue;
+    }
+    // (Fg, ns·P) for the block, then each sample's rows to its place in y.
+    gemm_fused<T>(Trans::N, Trans::N, p.Fg, cols, p.K, T(1), Wg, p.K, B, ldb, T(0), ybuf, cols, bg,
+                  relu, BiasAxis::Rows, gemm_threads);
+    for (index_t j = 0; j < ns; ++j)
+      for (index_t f = 0; f < p.Fg; ++f)
+        std::copy(ybuf + f * cols + j * P, ybuf + f * cols + (j + 1) * P,
+                  y + (s0 + j) * F * P + (g * p.Fg + f) * P);
+  }
+}
+
+// dW_part (+)= the block's dW (beta 0 on a chunk's first block), dx for its
+// samples.
+template <class T>
+void backward_block(const Conv2dShape& s, const Plan& p, const T* x, const T* W, const T* dy,
+                    T* dW_part, bool first, T* dx, index_t s0, index_t ns, T* scratch,
+                    int gemm_threads) {
+  T* col = scratch;
+  T* ybuf = scratch + p.col;
+  T* dcol = ybuf + p.ybuf;
+  const index_t F = s.F, C = s.C, P = p.P, cols = ns * P;
+  for (index_t g = 0; g < s.groups; ++g) {
+    // dy of the group: (Fg, ns·P), in place for one sample, else gathered.
+    const T* A;
+    index_t lda;
+    if (ns == 1) {
+      A = dy + s0 * F * P + g * p.Fg * P;
+      lda = P;
+    } else {
+      for (index_t j = 0; j < ns; ++j)
+        for (index_t f = 0; f < p.Fg; ++f)
+          std::copy(dy + (s0 + j) * F * P + (g * p.Fg + f) * P,
+                    dy + (s0 + j) * F * P + (g * p.Fg + f + 1) * P, ybuf + f * cols + j * P);
+      A = ybuf;
+      lda = cols;
+    }
+    const T* Wg = W + g * p.Fg * p.K;
+    if (dW_part) {
+      // dW_g (Fg, K) (+)= dy_g (Fg, ns·P) · colᵀ (ns·P, K)
+      index_t ldb;
+      const T* B = columns(s, p, x, s0, ns, g, col, ldb);
+      gemm_fused<T>(Trans::N, Trans::T, p.Fg, p.K, cols, T(1), A, lda, B, ldb, first ? T(0) : T(1),
+                    dW_part + g * p.Fg * p.K, p.K, nullptr, false, BiasAxis::Columns, gemm_threads);
+    }
+    if (!dx) continue;
+    T* dxg = dx + s0 * C * p.HW + g * p.Cg * p.HW;
+    if (p.pointwise) {
+      // dx_s,g (Cg, HW) = W_gᵀ (Cg, Fg) · dy_g (Fg, P), P = HW
+      gemm_fused<T>(Trans::T, Trans::N, p.K, P, p.Fg, T(1), Wg, p.K, A, lda, T(0), dxg, P, nullptr,
+                    false, BiasAxis::Columns, gemm_threads);
+      continue;
+    }
+    // dcol (K, ns·P) = W_gᵀ (K, Fg) · dy_g (Fg, ns·P), then back to the images.
+    gemm_fused<T>(Trans::T, Trans::N, p.K, cols, p.Fg, T(1), Wg, p.K, A, lda, T(0), dcol, cols,
+                  nullptr, false, BiasAxis::Columns, gemm_threads);
+    for (index_t j = 0; j < ns; ++j) {
+      T* dxs = dxg + j * C * p.HW;
+      std::fill(dxs, dxs + p.Cg * p.HW, T(0));
+      col2im(s, p.Cg, dcol + j * P, cols, dxs);
+    }
+  }
+}
+
+// Runs body(t, i) for the items i in [0, count), taken round-robin by nt
+// threads (thread t: items t, t + nt, ...), on the calling thread when
+// nt == 1.
+template <class Body>
+void for_items(index_t count, int nt, const Body& body) {
+  if (nt <= 1) {
+    for (index_t i = 0; i < count; ++i) body(0, i);
+    return;
+  }
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+  for (int t = 0; t < nt; ++t)
+    for (index_t i = t; i < count; i += nt) body(t, i);
+}
+
+void check_shape(const Conv2dShape& s, index_t n, const char* who) {
+  if (n < 0) throw ValueError(cat(who, ": n must be >= 0, got ", n));
+  if (s.C < 1 || s.F < 1 || s.groups < 1 || s.C % s.groups || s.F % s.groups || s.Ho < 1 ||
+      s.Wo < 1 || s.kh < 1 || s.kw < 1 || s.sh < 1 || s.sw < 1 || s.dh < 1 || s.dw < 1)
+    throw ValueError(cat(who, ": the shape is not one conv2d_shape() makes"));
+}
+
+}  // namespace
+
+Conv2dShape conv2d_shape(index_t C, index_t H, index_t W, index_t F, index_t kh, index_t kw,
+                         index_t groups, index_t sh, index_t sw, index_t dh, index_t dw, index_t pt,
+                         index_t pb, index_t pl, index_t pr) {
+  auto require = [](const char* what, index_t v, index_t lo) {
+    if (v < lo) throw ValueError(cat(what, ": expected an integer >= ", lo, ", got ", v));
+  };
+  require("channels", C, 1);
+  require("height", H, 1);
+  require("width", W, 1);
+  require("filters", F, 1);
+  require("kernel_size", kh, 1);
+  require("kernel_size", kw, 1);
+  require("groups", groups, 1);
+  require("strides", sh, 1);
+  require("strides", sw, 1);
+  require("dilation_rate", dh, 1);
+  require("dilation_rate", dw, 1);
+  for (index_t pad : {pt, pb, pl, pr}) require("padding", pad, 0);
+  if (C % groups != 0 || F % groups != 0)
+    throw ValueError(cat("groups: expected a divisor of the input channels (", C, ") and of filters (", F,
+                         "), got ", groups));
+  checked_shape_size({C, H, W}, "the input");
+  checked_shape_size({F, C / groups, kh, kw}, "the weights");
+  const index_t reach_h = checked_add(checked_mul(dh, kh - 1, "the kernel's reach"), 1, "the kernel's reach");
+  const index_t reach_w = checked_add(checked_mul(dw, kw - 1, "the kernel's reach"), 1, "the kernel's reach");
+  const index_t ph = checked_add(checked_add(H, pt, "the padded input"), pb, "the padded input");
+  const index_t pw = checked_add(checked_add(W, pl, "the padded input"), pr, "the padded input");
+  if (ph < reach_h || pw < reach_w)
+    throw ValueError(cat("kernel_size: the padded input (", ph, " × ", pw,
+                         ") is smaller than the dilated kernel (", reach_h, " × ", reach_w, ")"));
+  Conv2dShape s{C, H, W, F, kh, kw, groups, sh, sw, dh, dw, pt, pb, pl, pr, 0, 0};
+  s.Ho = (ph - reach_h) / sh + 1;
+  s.Wo = (pw - reach_w) / sw + 1;
+  checked_shape_size({F, s.Ho, s.Wo}, "the output");
+  checked_shape_size({C / groups, kh, kw, s.Ho, s.Wo}, "the column matrix");
+  return s;
+}
+
+index_t conv2d_workspace(const Conv2dShape& s, index_t n, bool backward) {
+  check_shape(s, n, "conv2d_workspace");
+  const Plan p = make_plan(s, n, backward);
+  const index_t threads = std::max<index_t>(1, std::min<index_t>(get_num_threads(), p.blocks));
+  return p.partials + threads * p.per_thread;
+}
+
+// x: (n, C, H, W), W: (F, C/groups, kh, kw), b: (F,) or null, y: (n, F, Ho, Wo)
+template <class T>
+void conv2d_forward(const Conv2dShape& s, index_t n, const T* x, const T* W, const T* b, T* y,
+                    bool relu, T* work, index_t work_size) {
+  check_shape(s, n, "conv2d_forward");
+  if (n == 0) return;
+  const Plan p = make_plan(s, n, false);
+  const double madds = static_cast<double>(n) * s.F * p.K * p.P;
+  const int nt = threads_for_scratch(p, madds, work_size, "conv2d_forward");
+  if (nt > 1 && p.blocks >= 2 * nt) {
+    // Blocks to threads, single-threaded GEMMs on each thread's scratch.
+    for_items(p.blocks, nt, [&](int t, index_t blk) {
+      const index_t s0 = blk * p.nb;
+      forward_block(s, p, x, W, b, y, relu, s0, std::min(p.nb, n - s0), work + t * p.per_thread, 1);
+    });
+    return;
+  }
+  // Few blocks: one after the other, the GEMMs take the threads.
+  for (index_t blk = 0; blk < p.blocks; ++blk) {
+    const index_t s0 = blk * p.nb;
+    forward_block(s, p, x, W, b, y, relu, s0, std::min(p.nb, n - s0), work, 0);
+  }
+}
+
+// x: (n, C, H, W), W: (F, C/groups, kh, kw), dy: (n, F, Ho, Wo), dW: (F, C/groups, kh, kw),
+// db: (F,), dx: (n, C, H, W)
+template <class T>
+void conv2d_backward(const Conv2dShape& s, index_t n, const T* x, const T* W, const T* dy, T* dW,
+                     T* db, T* dx, T* work, index_t work_size) {
+  check_shape(s, n, "conv2d_backward");
+  if (n == 0) return;
+  const Plan p = make_plan(s, n, true);
+  const double madds = static_cast<double>(n) * s.F * p.K * p.P * ((dW ? 1 : 0) + (dx ? 1 : 0));
+  const int nt = threads_for_scratch(p, madds, work_size, "conv2d_backward");
+  T* partials = work;
+  T* scratch = work + p.partials;
+  const index_t wsize = s.F * p.K;
+  // Chunk q sums its blocks in order into its partial (into dW itself when
+  // there is one chunk).
+  auto chunk = [&](int t, index_t q, int gemm_threads) {
+    T* part = !dW ? nullptr : p.chunks > 1 ? partials + q * wsize : dW;
+    const index_t b0 = q * p.chunk_blocks, b1 = std::min(p.blocks, b0 + p.chunk_blocks);
+    for (index_t blk = b0; blk < b1; ++blk) {
+      const index_t s0 = blk * p.nb;
+      const bool first = p.chunks > 1 && blk == b0;
+      backward_block(s, p, x, W, dy, part, first, dx, s0, std::min(p.nb, n - s0),
+                     scratch + t * p.per_thread, gemm_threads);
+    }
+  };
+  if (nt > 1 && p.chunks >= 2 * nt) {
+    for_items(p.chunks, nt, [&](int t, index_t q) { chunk(t, q, 1); });
+  } else {
+    for (index_t q = 0; q < p.chunks; ++q) chunk(0, q, 0);
+  }
+  if (dW && p.chunks > 1) {
+    // dW += partial 0 + partial 1 + ..., each element in chunk order.
+    const int rt = threads_for(static_cast<double>(wsize) * p.chunks, 65536.0);
+    constexpr index_t piece = 1024;
+    const index_t pieces = (wsize + piece - 1) / piece;
+    for_items(pieces, rt, [&](int, index_t k) {
+      const index_t e0 = k * piece, e1 = std::min(wsize, e0 + piece);
+      for (index_t q = 0; q < p.chunks; ++q) {
+        const T* src = partials + q * wsize;
+#pragma omp simd
+        for (index_t e = e0; e < e1; ++e) dW[e] += src[e];
+      }
+    });
+  }
+  if (db) {
+    // db[f] += sum over samples (in order) of the sum over positions.
+    const index_t F = s.F, P = p.P;
+    const int bt = threads_for(static_cast<double>(n) * F * P, 65536.0);
+    for_items(F, bt, [&](int, index_t f) {
+      T total = T(0);
+      for (index_t j = 0; j < n; ++j) {
+        const T* g = dy + (j * F + f) * P;
+        T sum = T(0);
+#pragma omp simd reduction(+ : sum)
+        for (index_t q = 0; q < P; ++q) sum += g[q];
+        total += sum;
+      }
+      db[f] += total;
+    });
+  }
+}
+
+#define ENTRENA_INSTANTIATE(T)                                                                   \
+  template void conv2d_forward<T>(const Conv2dShape&, index_t, const T*, const T*, const T*, T*, \
+                                  bool, T*, index_t);                                           \
+  template void conv2d_backward<T>(const Conv2dShape&, index_t, const T*, const T*, const T*,    \
+                                   T*, T*, T*, T*, index_t);
+ENTRENA_INSTANTIATE(float)
+ENTRENA_INSTANTIATE(double)
+#undef ENTRENA_INSTANTIATE
+
+}  // namespace entrena
