@@ -8,6 +8,7 @@
 
 #include "entrena/kernels/gemm.hpp"
 #include "entrena/parallel.hpp"
+#include "kernel_table.hpp"
 
 namespace entrena {
 
@@ -20,25 +21,35 @@ constexpr index_t kMinColumns = 256;
 // dW sums the batch in at most this many chunks (their partial sums are
 // added in chunk order), and their partial sums hold at most
 // kPartialBudget elements.
-constexpr index_t kMaxChunks = 32;
+constexpr index_t kMaxChunks = 16;
 constexpr index_t kPartialBudget = index_t(1) << 22;
 // One thread per ~half a million multiply-adds, as for GEMM.
 constexpr double kWorkPerThread = 262144.0;
 
 index_t round16(index_t n) { return (n + 15) / 16 * 16; }
 
+// The row stride of a scratch matrix with `cols` columns: a multiple of 16
+// elements, but not of 128, so that the rows a GEMM micro-kernel reads one
+// after the other do not all fall into the same few cache sets.
+index_t row_stride(index_t cols) {
+  const index_t ld = round16(cols);
+  return ld % 128 == 0 ? ld + 16 : ld;
+}
+
 // How a batch of n samples is cut and where the scratch goes: a function of
 // the sizes only (never of the thread count).
 struct Plan {
   index_t Cg, Fg, K, P, HW;  // channels and filters per group, patch size, positions, input plane
   index_t nb;                // samples per block
+  index_t ld;                // row stride of the scratch matrices (col, ybuf, dcol)
   index_t blocks;            // ceil(n / nb)
   index_t chunk_blocks;      // blocks per dW chunk
   index_t chunks;            // ceil(blocks / chunk_blocks)
   bool pointwise;            // 1×1, stride 1, no padding, one sample per block: x is its own col
   index_t col, ybuf, dcol;   // per-thread scratch (elements)
   index_t per_thread;        // col + ybuf (+ dcol in backward)
-  index_t partials;          // chunks · |W| when chunks > 1 (backward)
+  index_t part;              // one chunk's partial sums: dWᵀ (K, Fg) per group, then db (F,)
+  index_t partials;          // chunks · part (backward)
 };
 
 Plan make_plan(const Conv2dShape& s, index_t n, bool backward) {
@@ -53,17 +64,16 @@ Plan make_plan(const Conv2dShape& s, index_t n, bool backward) {
   const bool one_by_one = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 &&
                           s.pb == 0 && s.pl == 0 && s.pr == 0;
   p.pointwise = one_by_one && p.nb == 1;
-  const index_t cols = p.nb * p.P;
-  p.col = p.pointwise ? 0 : round16(p.K * cols);
-  p.ybuf = p.nb > 1 ? round16(p.Fg * cols) : 0;
+  p.ld = row_stride(p.nb * p.P);
+  p.col = p.pointwise ? 0 : p.K * p.ld;
+  p.ybuf = backward || p.nb > 1 ? p.Fg * p.ld : 0;
   p.dcol = backward ? p.col : 0;
   p.per_thread = p.col + p.ybuf + p.dcol;
-  const index_t wsize = s.F * p.K;
-  const index_t max_chunks =
-      std::max<index_t>(1, std::min<index_t>(kMaxChunks, kPartialBudget / std::max<index_t>(wsize, 1)));
+  p.part = round16(s.F * p.K + s.F);
+  const index_t max_chunks = std::max<index_t>(1, std::min<index_t>(kMaxChunks, kPartialBudget / p.part));
   p.chunk_blocks = std::max<index_t>(1, (p.blocks + max_chunks - 1) / max_chunks);
   p.chunks = std::max<index_t>(1, (p.blocks + p.chunk_blocks - 1) / p.chunk_blocks);
-  p.partials = backward && p.chunks > 1 ? round16(p.chunks * wsize) : 0;
+  p.partials = backward ? p.chunks * p.part : 0;
   return p;
 }
 
@@ -82,86 +92,6 @@ int threads_for_scratch(const Plan& p, double work, index_t work_size, const cha
   return nt;
 }
 
-// The output positions o in [0, out) whose input index o·stride + off lies
-// in [0, size): [lo, hi).
-void valid_range(index_t out, index_t stride, index_t off, index_t size, index_t& lo, index_t& hi) {
-  lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
-  const index_t top = size - 1 - off;
-  hi = top < 0 ? 0 : top / stride + 1;
-  if (hi > out) hi = out;
-  if (lo > hi) lo = hi;
-}
-
-// x: (Cg, H, W), one sample's channels of one group -> col: (Cg·kh·kw, Ho·Wo),
-// row stride ld; row (c, i, j) holds x[c, oh·sh + i·dh - pt, ow·sw + j·dw - pl]
-// at column oh·Wo + ow, 0 outside x.
-template <class T>
-void im2col(const Conv2dShape& s, index_t Cg, const T* x, T* col, index_t ld) {
-  const index_t Wo = s.Wo, P = s.Ho * s.Wo;
-  for (index_t c = 0; c < Cg; ++c) {
-    const T* xc = x + c * s.H * s.W;
-    for (index_t i = 0; i < s.kh; ++i) {
-      const index_t offh = i * s.dh - s.pt;
-      index_t oh0, oh1;
-      valid_range(s.Ho, s.sh, offh, s.H, oh0, oh1);
-      for (index_t j = 0; j < s.kw; ++j) {
-        T* row = col + ((c * s.kh + i) * s.kw + j) * ld;
-        const index_t offw = j * s.dw - s.pl;
-        index_t ow0, ow1;
-        valid_range(Wo, s.sw, offw, s.W, ow0, ow1);
-        std::fill(row, row + oh0 * Wo, T(0));
-        for (index_t oh = oh0; oh < oh1; ++oh) {
-          const T* xr = xc + (oh * s.sh + offh) * s.W;
-          T* out = row + oh * Wo;
-          for (index_t ow = 0; ow < ow0; ++ow) out[ow] = T(0);
-          if (s.sw == 1) {
-            const T* src = xr + (ow0 + offw);
-#pragma omp simd
-            for (index_t ow = 0; ow < ow1 - ow0; ++ow) out[ow0 + ow] = src[ow];
-          } else {
-            for (index_t ow = ow0; ow < ow1; ++ow) out[ow] = xr[ow * s.sw + offw];
-          }
-          for (index_t ow = ow1; ow < Wo; ++ow) out[ow] = T(0);
-        }
-        std::fill(row + oh1 * Wo, row + P, T(0));
-      }
-    }
-  }
-}
-
-// The adjoint of im2col: dx (Cg, H, W) += the columns of dcol (Cg·kh·kw,
-// Ho·Wo, row stride ld) at the input positions they were read from, rows in
-// order.
-template <class T>
-void col2im(const Conv2dShape& s, index_t Cg, const T* dcol, index_t ld, T* dx) {
-  const index_t Wo = s.Wo;
-  for (index_t c = 0; c < Cg; ++c) {
-    T* dxc = dx + c * s.H * s.W;
-    for (index_t i = 0; i < s.kh; ++i) {
-      const index_t offh = i * s.dh - s.pt;
-      index_t oh0, oh1;
-      valid_range(s.Ho, s.sh, offh, s.H, oh0, oh1);
-      for (index_t j = 0; j < s.kw; ++j) {
-        const T* row = dcol + ((c * s.kh + i) * s.kw + j) * ld;
-        const index_t offw = j * s.dw - s.pl;
-        index_t ow0, ow1;
-        valid_range(Wo, s.sw, offw, s.W, ow0, ow1);
-        for (index_t oh = oh0; oh < oh1; ++oh) {
-          T* dr = dxc + (oh * s.sh + offh) * s.W;
-          const T* in = row + oh * Wo;
-          if (s.sw == 1) {
-            T* dst = dr + (ow0 + offw);
-#pragma omp simd
-            for (index_t ow = 0; ow < ow1 - ow0; ++ow) dst[ow] += in[ow0 + ow];
-          } else {
-            for (index_t ow = ow0; ow < ow1; ++ow) dr[ow * s.sw + offw] += in[ow];
-          }
-        }
-      }
-    }
-  }
-}
-
 // The column matrix of group g for samples s0 .. s0+ns (K, ns·P): x read in
 // place (pointwise) or laid out in col.
 template <class T>
@@ -172,7 +102,8 @@ const T* columns(const Conv2dShape& s, const Plan& p, const T* x, index_t s0, in
     ld = p.P;
     return x + s0 * C * p.HW + g * p.Cg * p.HW;
   }
-  ld = ns * p.P;
+  ld = p.ld;
+  const auto im2col = kernels::table<T>().im2col;
   for (index_t j = 0; j < ns; ++j)
     im2col(s, p.Cg, x + (s0 + j) * C * p.HW + g * p.Cg * p.HW, col + j * p.P, ld);
   return col;
@@ -198,64 +129,67 @@ void forward_block(const Conv2dShape& s, const Plan& p, const T* x, const T* W, 
       continue;
     }
     // (Fg, ns·P) for the block, then each sample's rows to its place in y.
-    gemm_fused<T>(Trans::N, Trans::N, p.Fg, cols, p.K, T(1), Wg, p.K, B, ldb, T(0), ybuf, cols, bg,
+    gemm_fused<T>(Trans::N, Trans::N, p.Fg, cols, p.K, T(1), Wg, p.K, B, ldb, T(0), ybuf, p.ld, bg,
                   relu, BiasAxis::Rows, gemm_threads);
     for (index_t j = 0; j < ns; ++j)
       for (index_t f = 0; f < p.Fg; ++f)
-        std::copy(ybuf + f * cols + j * P, ybuf + f * cols + (j + 1) * P,
+        std::copy(ybuf + f * p.ld + j * P, ybuf + f * p.ld + (j + 1) * P,
                   y + (s0 + j) * F * P + (g * p.Fg + f) * P);
   }
 }
 
-// dW_part (+)= the block's dW (beta 0 on a chunk's first block), dx for its
-// samples.
+// For samples s0 .. s0+ns: part (+)= their dWᵀ and db (overwritten on a
+// chunk's first block) and dx. part: (K, Fg) per group, then (F,); null
+// when neither dW nor db is asked for.
 template <class T>
-void backward_block(const Conv2dShape& s, const Plan& p, const T* x, const T* W, const T* dy,
-                    T* dW_part, bool first, T* dx, index_t s0, index_t ns, T* scratch,
+void backward_block(const Conv2dShape& s, const Plan& p, const T* x, const T* W, const T* dy, T* part,
+                    bool want_dW, bool want_db, bool first, T* dx, index_t s0, index_t ns, T* scratch,
                     int gemm_threads) {
   T* col = scratch;
   T* ybuf = scratch + p.col;
   T* dcol = ybuf + p.ybuf;
-  const index_t F = s.F, C = s.C, P = p.P, cols = ns * P;
+  const index_t F = s.F, C = s.C, P = p.P, K = p.K, cols = ns * P;
   for (index_t g = 0; g < s.groups; ++g) {
-    // dy of the group: (Fg, ns·P), in place for one sample, else gathered.
-    const T* A;
-    index_t lda;
-    if (ns == 1) {
-      A = dy + s0 * F * P + g * p.Fg * P;
-      lda = P;
-    } else {
-      for (index_t j = 0; j < ns; ++j)
-        for (index_t f = 0; f < p.Fg; ++f)
-          std::copy(dy + (s0 + j) * F * P + (g * p.Fg + f) * P,
-                    dy + (s0 + j) * F * P + (g * p.Fg + f + 1) * P, ybuf + f * cols + j * P);
-      A = ybuf;
-      lda = cols;
+    // dy of the group as (Fg, ns·P) at the padded row stride; db from its rows.
+    for (index_t f = 0; f < p.Fg; ++f) {
+      T sum = T(0);
+      for (index_t j = 0; j < ns; ++j) {
+        const T* src = dy + (s0 + j) * F * P + (g * p.Fg + f) * P;
+        T* dst = ybuf + f * p.ld + j * P;
+        T part_sum = T(0);
+#pragma omp simd reduction(+ : part_sum)
+        for (index_t q = 0; q < P; ++q) {
+          dst[q] = src[q];
+          part_sum += src[q];
+        }
+        sum += part_sum;
+      }
+      if (want_db) {
+        T* db = part + F * K + g * p.Fg + f;
+        *db = first ? sum : *db + sum;
+      }
     }
-    const T* Wg = W + g * p.Fg * p.K;
-    if (dW_part) {
-      // dW_g (Fg, K) (+)= dy_g (Fg, ns·P) · colᵀ (ns·P, K)
-      index_t ldb;
-      const T* B = columns(s, p, x, s0, ns, g, col, ldb);
-      gemm_fused<T>(Trans::N, Trans::T, p.Fg, p.K, cols, T(1), A, lda, B, ldb, first ? T(0) : T(1),
-                    dW_part + g * p.Fg * p.K, p.K, nullptr, false, BiasAxis::Columns, gemm_threads);
+    const T* Wg = W + g * p.Fg * K;
+    if (want_dW) {
+      // dW_gᵀ (K, Fg) (+)= col (K, ns·P) · dy_gᵀ (ns·P, Fg)
+      index_t lda;
+      const T* A = columns(s, p, x, s0, ns, g, col, lda);
+      gemm_fused<T>(Trans::N, Trans::T, K, p.Fg, cols, T(1), A, lda, ybuf, p.ld, first ? T(0) : T(1),
+                    part + g * K * p.Fg, p.Fg, nullptr, false, BiasAxis::Columns, gemm_threads);
     }
     if (!dx) continue;
     T* dxg = dx + s0 * C * p.HW + g * p.Cg * p.HW;
     if (p.pointwise) {
       // dx_s,g (Cg, HW) = W_gᵀ (Cg, Fg) · dy_g (Fg, P), P = HW
-      gemm_fused<T>(Trans::T, Trans::N, p.K, P, p.Fg, T(1), Wg, p.K, A, lda, T(0), dxg, P, nullptr,
-                    false, BiasAxis::Columns, gemm_threads);
+      gemm_fused<T>(Trans::T, Trans::N, K, P, p.Fg, T(1), Wg, K, ybuf, p.ld, T(0), dxg, P, nullptr, false,
+                    BiasAxis::Columns, gemm_threads);
       continue;
     }
     // dcol (K, ns·P) = W_gᵀ (K, Fg) · dy_g (Fg, ns·P), then back to the images.
-    gemm_fused<T>(Trans::T, Trans::N, p.K, cols, p.Fg, T(1), Wg, p.K, A, lda, T(0), dcol, cols,
-                  nullptr, false, BiasAxis::Columns, gemm_threads);
-    for (index_t j = 0; j < ns; ++j) {
-      T* dxs = dxg + j * C * p.HW;
-      std::fill(dxs, dxs + p.Cg * p.HW, T(0));
-      col2im(s, p.Cg, dcol + j * P, cols, dxs);
-    }
+    gemm_fused<T>(Trans::T, Trans::N, K, cols, p.Fg, T(1), Wg, K, ybuf, p.ld, T(0), dcol, p.ld, nullptr,
+                  false, BiasAxis::Columns, gemm_threads);
+    const auto col2im = kernels::table<T>().col2im;
+    for (index_t j = 0; j < ns; ++j) col2im(s, p.Cg, dcol + j * P, p.ld, dxg + j * C * p.HW);
   }
 }
 
@@ -363,16 +297,14 @@ void conv2d_backward(const Conv2dShape& s, index_t n, const T* x, const T* W, co
   const int nt = threads_for_scratch(p, madds, work_size, "conv2d_backward");
   T* partials = work;
   T* scratch = work + p.partials;
-  const index_t wsize = s.F * p.K;
-  // Chunk q sums its blocks in order into its partial (into dW itself when
-  // there is one chunk).
+  const bool want_dW = dW != nullptr, want_db = db != nullptr;
+  // Chunk q sums its blocks in order into its partial sums.
   auto chunk = [&](int t, index_t q, int gemm_threads) {
-    T* part = !dW ? nullptr : p.chunks > 1 ? partials + q * wsize : dW;
+    T* part = want_dW || want_db ? partials + q * p.part : nullptr;
     const index_t b0 = q * p.chunk_blocks, b1 = std::min(p.blocks, b0 + p.chunk_blocks);
     for (index_t blk = b0; blk < b1; ++blk) {
       const index_t s0 = blk * p.nb;
-      const bool first = p.chunks > 1 && blk == b0;
-      backward_block(s, p, x, W, dy, part, first, dx, s0, std::min(p.nb, n - s0),
+      backward_block(s, p, x, W, dy, part, want_dW, want_db, blk == b0, dx, s0, std::min(p.nb, n - s0),
                      scratch + t * p.per_thread, gemm_threads);
     }
   };
@@ -381,36 +313,29 @@ void conv2d_backward(const Conv2dShape& s, index_t n, const T* x, const T* W, co
   } else {
     for (index_t q = 0; q < p.chunks; ++q) chunk(0, q, 0);
   }
-  if (dW && p.chunks > 1) {
-    // dW += partial 0 + partial 1 + ..., each element in chunk order.
-    const int rt = threads_for(static_cast<double>(wsize) * p.chunks, 65536.0);
-    constexpr index_t piece = 1024;
-    const index_t pieces = (wsize + piece - 1) / piece;
-    for_items(pieces, rt, [&](int, index_t k) {
-      const index_t e0 = k * piece, e1 = std::min(wsize, e0 + piece);
-      for (index_t q = 0; q < p.chunks; ++q) {
-        const T* src = partials + q * wsize;
+  if (!want_dW && !want_db) return;
+  // The chunks' sums, added in chunk order into the first chunk's, then
+  // into dW (transposed back) and db.
+  constexpr index_t piece = 4096;
+  const index_t pieces = (p.part + piece - 1) / piece;
+  const int rt = threads_for(static_cast<double>(p.part) * p.chunks, 65536.0);
+  for_items(pieces, rt, [&](int, index_t k) {
+    const index_t e0 = k * piece, e1 = std::min(p.part, e0 + piece);
+    for (index_t q = 1; q < p.chunks; ++q) {
+      const T* src = partials + q * p.part;
 #pragma omp simd
-        for (index_t e = e0; e < e1; ++e) dW[e] += src[e];
-      }
+      for (index_t e = e0; e < e1; ++e) partials[e] += src[e];
+    }
+  });
+  const index_t F = s.F, K = p.K, Fg = p.Fg;
+  if (want_dW)
+    for_items(F, rt, [&](int, index_t f) {
+      const T* src = partials + (f / Fg) * K * Fg + f % Fg;
+      T* row = dW + f * K;
+      for (index_t k = 0; k < K; ++k) row[k] += src[k * Fg];
     });
-  }
-  if (db) {
-    // db[f] += sum over samples (in order) of the sum over positions.
-    const index_t F = s.F, P = p.P;
-    const int bt = threads_for(static_cast<double>(n) * F * P, 65536.0);
-    for_items(F, bt, [&](int, index_t f) {
-      T total = T(0);
-      for (index_t j = 0; j < n; ++j) {
-        const T* g = dy + (j * F + f) * P;
-        T sum = T(0);
-#pragma omp simd reduction(+ : sum)
-        for (index_t q = 0; q < P; ++q) sum += g[q];
-        total += sum;
-      }
-      db[f] += total;
-    });
-  }
+  if (want_db)
+    for (index_t f = 0; f < F; ++f) db[f] += partials[F * K + f];
 }
 
 #define ENTRENA_INSTANTIATE(T)                                                                   \

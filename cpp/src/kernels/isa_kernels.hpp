@@ -10,6 +10,7 @@
 #include "simd.hpp"
 // The kernels.
 #include "activations_impl.hpp"
+#include "conv_impl.hpp"
 #include "gemm_driver.hpp"
 #include "optimizers_loops.hpp"
 #include "vmath.hpp"
@@ -22,6 +23,8 @@ template <class T, class Gemm>
 constexpr kernels::Table<T> make_table() {
   kernels::Table<T> t{};
   t.gemm = &gemm::run<Gemm>;
+  t.im2col = &conv::im2col<T>;
+  t.col2im = &conv::col2im<T>;
 
   t.math_exp = &math_exp<T>;
   t.math_expm1 = &math_expm1<T>;

@@ -32,6 +32,7 @@
 #include <cstdint>
 
 #include "entrena/cpu.hpp"
+#include "entrena/kernels/conv.hpp"
 #include "entrena/kernels/gemm.hpp"
 
 namespace entrena::kernels {
@@ -111,6 +112,12 @@ struct Table {
 
   // GEMM (gemm_driver.hpp)
   void (*gemm)(const GemmArgs<T>& g);
+
+  // Convolution data movement (conv_impl.hpp): one sample's Cg channels of
+  // a group to columns (row stride ld), and columns back to the image
+  // (overwriting dx; dcol is used as scratch).
+  void (*im2col)(const Conv2dShape& s, idx Cg, const T* x, T* col, idx ld);
+  void (*col2im)(const Conv2dShape& s, idx Cg, T* dcol, idx ld, T* dx);
 
   // Vector math (vmath.hpp) and activations (activations_impl.hpp)
   Map math_exp, math_expm1, math_log, math_log1p, math_tanh, math_erf, math_erfc;

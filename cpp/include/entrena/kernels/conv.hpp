@@ -8,17 +8,20 @@
 // one GEMM per group gives the output channels:
 //   y_g (F/groups, positions) = W_g (F/groups, C/groups·kh·kw) · col_g
 // with the bias per output channel and ReLU in the GEMM's epilogue. The
-// backward pass runs the same blocks: dW_g += dy_g · col_gᵀ and
-// dcol = W_gᵀ · dy_g, scattered back into dx (col2im). A 1×1 convolution with
-// stride 1 and no padding reads x in place.
+// backward pass runs the same blocks: dW_gᵀ += col_g · dy_gᵀ (the small dy
+// is the operand the GEMM transposes), db from the rows of dy, and
+// dcol = W_gᵀ · dy_g, scattered back into dx (col2im). A 1×1 convolution
+// with stride 1 and no padding reads x in place. im2col and col2im are
+// compiled per ISA (kernel table); scratch matrices get row strides that
+// are not multiples of 128 elements (cache sets).
 //
 // Threads: blocks of samples go to threads, each running single-threaded
 // GEMMs on its own scratch; with fewer blocks than that needs (small
 // batches), the blocks run in turn and the GEMMs use the threads. OpenMP is
-// never nested. dW sums the samples in chunks fixed by the sizes alone
-// (never by the thread count), each chunk in sample order, and the chunks'
-// partial sums in chunk order; db sums samples in order. So every result is
-// bitwise identical for any thread count.
+// never nested. dW and db sum the samples in chunks fixed by the sizes
+// alone (never by the thread count), each chunk in sample order, and the
+// chunks' partial sums in chunk order. So every result is bitwise identical
+// for any thread count.
 #pragma once
 
 #include "entrena/common.hpp"
