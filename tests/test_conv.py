@@ -1,4 +1,5 @@
-"""Convolution: the conv2d kernels against the NumPy twin (sliding windows)
+"""Convolution: the conv2d kernels (im2col + GEMM, and the direct kernels
+for one input channel per group) against the NumPy twin (sliding windows)
 on every ISA variant, float32 and float64, with every option (strides,
 padding, dilation, groups, depthwise, 1×1, 1-D as one-row images); the same
 bits for any thread count; finite differences; Conv1D and Conv2D layers
@@ -39,6 +40,17 @@ CASES = {
 }
 
 
+def with_algorithms(cases):
+    """(name, algorithm) pairs: every case on the GEMM path, and on the
+    direct path where each group has one input channel."""
+    out = []
+    for name, case in cases.items():
+        out.append((name, "gemm"))
+        if case[1] // case[10] == 1:
+            out.append((name, "direct"))
+    return out
+
+
 def operands(rng, case):
     n, C, H, W, F, kh, kw, strides, padding, dilation, groups = case
     x = rng.standard_normal((n, C, H, W))
@@ -58,25 +70,30 @@ def tol(dtype, case):
 
 
 # ------------------------------------------------------ kernels vs NumPy
-@pytest.mark.parametrize("name", list(CASES))
+def _with(kernel, algorithm):
+    """The kernel with the algorithm chosen (the reference has no such argument)."""
+    return lambda *args, **kw: kernel(*args, algorithm=algorithm, **kw)
+
+
+@pytest.mark.parametrize("name,algorithm", with_algorithms(CASES))
 @pytest.mark.parametrize("bias,relu", [(True, False), (True, True), (False, False)],
                          ids=["bias", "bias_relu", "nobias"])
-def test_conv2d_forward(isa, dtype, rng, name, bias, relu):
+def test_conv2d_forward(isa, dtype, rng, name, algorithm, bias, relu):
     x, w, b, kw = operands(rng, CASES[name])
     rtol, atol = tol(dtype, CASES[name])
-    (y,) = check_kernel(K_.conv2d_forward, ref.conv2d_forward, [x, w, b if bias else None], dtype,
-                        relu=relu, rtol=rtol, atol=atol, names=["y"], **kw)
+    (y,) = check_kernel(_with(K_.conv2d_forward, algorithm), ref.conv2d_forward, [x, w, b if bias else None],
+                        dtype, relu=relu, rtol=rtol, atol=atol, names=["y"], **kw)
     if relu:
         assert (y >= 0).all()
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_conv2d_backward(isa, dtype, rng, name):
+@pytest.mark.parametrize("name,algorithm", with_algorithms(CASES))
+def test_conv2d_backward(isa, dtype, rng, name, algorithm):
     x, w, _, kw = operands(rng, CASES[name])
     y = ref.conv2d_forward(x, w, **kw)
     dy = rng.standard_normal(y.shape)
     rtol, atol = tol(dtype, CASES[name])
-    check_kernel(K_.conv2d_backward, ref.conv2d_backward, [x, w, dy], dtype, rtol=rtol, atol=atol,
+    check_kernel(_with(K_.conv2d_backward, algorithm), ref.conv2d_backward, [x, w, dy], dtype, rtol=rtol, atol=atol,
                  names=["dx", "dW", "db"], **kw)
 
 
@@ -98,11 +115,12 @@ THREAD_CASES = {
 }
 
 
-@pytest.mark.parametrize("name", list(THREAD_CASES))
-def test_conv2d_same_bits_for_any_thread_count(isa, dtype, rng, threads, name):
+@pytest.mark.parametrize("name,algorithm", with_algorithms(THREAD_CASES))
+def test_conv2d_same_bits_for_any_thread_count(isa, dtype, rng, threads, name, algorithm):
     x, w, b, kw = operands(rng, THREAD_CASES[name])
+    kw["algorithm"] = algorithm
     x, w, b = x.astype(dtype), w.astype(dtype), b.astype(dtype)
-    dy = rng.standard_normal(ref.conv2d_forward(x[:1], w, **kw).shape[1:])
+    dy = rng.standard_normal(K_.conv2d_forward(x[:1], w, **kw).shape[1:])
     dy = np.broadcast_to(dy, (x.shape[0], *dy.shape)) * rng.standard_normal((x.shape[0], 1, 1, 1))
     dy = np.ascontiguousarray(dy, dtype=dtype)
     runs = []
@@ -124,12 +142,15 @@ FD_CASES = {
     "depthwise": (2, 3, 5, 5, 3, 3, 3, (2, 1), (1, 1, 1, 1), (1, 1), 3),
     "pointwise": (2, 4, 4, 4, 3, 1, 1, (1, 1), (0, 0, 0, 0), (1, 1), 1),
     "conv1d": (2, 3, 1, 9, 4, 1, 3, (1, 2), (0, 0, 1, 1), (1, 2), 1),
+    "conv1d_depthwise": (2, 3, 1, 10, 6, 1, 3, (1, 3), (0, 0, 2, 1), (1, 2), 3),
+    "one_channel_strided_dilated": (2, 1, 7, 9, 3, 3, 2, (2, 3), (1, 0, 2, 1), (2, 2), 1),
 }
 
 
-@pytest.mark.parametrize("name", list(FD_CASES))
-def test_conv2d_gradients_by_finite_differences(rng, name):
+@pytest.mark.parametrize("name,algorithm", with_algorithms(FD_CASES))
+def test_conv2d_gradients_by_finite_differences(rng, name, algorithm):
     x, w, b, kw = operands(rng, FD_CASES[name])
+    kw["algorithm"] = algorithm
     g = rng.standard_normal(K_.conv2d_forward(x, w, b, **kw).shape)   # loss = sum(g * y)
     dx, dW, db = K_.conv2d_backward(x, w, g, **kw)
     check_gradient(lambda v: np.sum(g * K_.conv2d_forward(v, w, b, **kw)), dx, x, what="dx")
@@ -460,3 +481,8 @@ def test_kernel_bad_input_raises():
         K_.conv2d_forward(x[0], w, groups=2)
     with pytest.raises(ValueError, match="strides: expected an integer >= 1, got 0"):
         K_.conv2d_forward(x, w, strides=(0, 1), groups=2)
+    with pytest.raises(ValueError, match=r"algorithm: Direct needs one input channel per group \(C / groups == 1\), "
+                                         "got C / groups = 2"):
+        K_.conv2d_forward(x, w, groups=2, algorithm="direct")
+    with pytest.raises(ValueError, match="algorithm: expected 'auto', 'gemm' or 'direct', got 'winograd'"):
+        K_.conv2d_backward(x, w, np.ones((2, 6, 4, 4)), groups=2, algorithm="winograd")

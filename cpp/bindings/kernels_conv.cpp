@@ -25,31 +25,42 @@ Conv2dShape shape_for(const Array<T>& x, const Array<T>& W, const Pair& strides,
   return s;
 }
 
+ConvAlgorithm algorithm_from_name(const std::string& name) {
+  if (name == "auto") return ConvAlgorithm::Auto;
+  if (name == "gemm") return ConvAlgorithm::Gemm;
+  if (name == "direct") return ConvAlgorithm::Direct;
+  throw ValueError(cat("algorithm: expected 'auto', 'gemm' or 'direct', got '", name, "'"));
+}
+
 template <class T>
 void bind_typed(py::module_& m) {
   m.def("conv2d_forward", [](const Array<T>& x, const Array<T>& W, std::optional<Array<T>> b,
                              const Pair& strides, const Quad& padding, const Pair& dilation, index_t groups,
-                             bool relu) {
+                             bool relu, const std::string& algorithm) {
     const Conv2dShape s = shape_for(x, W, strides, padding, dilation, groups);
+    const ConvAlgorithm algo = algorithm_from_name(algorithm);
     const index_t n = x.shape(0);
     if (b && (b->ndim() != 1 || b->shape(0) != s.F))
       throw ValueError(cat("b: expected shape (", s.F, ",), got ", shape_str(shape_of<T>(*b))));
     Array<T> y({n, s.F, s.Ho, s.Wo});
     {
       py::gil_scoped_release nogil;
-      AlignedBuffer<T> work(conv2d_workspace(s, n, false));
+      AlignedBuffer<T> work(conv2d_workspace(s, n, false, algo));
       conv2d_forward<T>(s, n, x.data(), W.data(), b ? b->data() : nullptr, y.mutable_data(), relu, work.data(),
-                        work.size());
+                        work.size(), algo);
     }
     return y;
   }, py::arg("x"), py::arg("W"), py::arg("b") = py::none(), py::arg("strides") = Pair{1, 1},
      py::arg("padding") = Quad{0, 0, 0, 0}, py::arg("dilation") = Pair{1, 1}, py::arg("groups") = 1,
-     py::arg("relu") = false,
-     "y = conv2d(x, W) + b (max(y, 0) when relu); padding = (top, bottom, left, right).");
+     py::arg("relu") = false, py::arg("algorithm") = "auto",
+     "y = conv2d(x, W) + b (max(y, 0) when relu); padding = (top, bottom, left, right);\n"
+     "algorithm: 'auto', 'gemm' or 'direct' (one input channel per group).");
 
   m.def("conv2d_backward", [](const Array<T>& x, const Array<T>& W, const Array<T>& dy, const Pair& strides,
-                              const Quad& padding, const Pair& dilation, index_t groups) {
+                              const Quad& padding, const Pair& dilation, index_t groups,
+                              const std::string& algorithm) {
     const Conv2dShape s = shape_for(x, W, strides, padding, dilation, groups);
+    const ConvAlgorithm algo = algorithm_from_name(algorithm);
     const index_t n = x.shape(0);
     require_ndim(dy, "dy", 4);
     if (shape_of<T>(dy) != Shape{n, s.F, s.Ho, s.Wo})
@@ -61,14 +72,14 @@ void bind_typed(py::module_& m) {
     std::fill(db.mutable_data(), db.mutable_data() + s.F, T(0));
     {
       py::gil_scoped_release nogil;
-      AlignedBuffer<T> work(conv2d_workspace(s, n, true));
+      AlignedBuffer<T> work(conv2d_workspace(s, n, true, algo));
       conv2d_backward<T>(s, n, x.data(), W.data(), dy.data(), dW.mutable_data(), db.mutable_data(),
-                         dx.mutable_data(), work.data(), work.size());
+                         dx.mutable_data(), work.data(), work.size(), algo);
     }
     return py::make_tuple(dx, dW, db);
   }, py::arg("x"), py::arg("W"), py::arg("dy"), py::arg("strides") = Pair{1, 1},
      py::arg("padding") = Quad{0, 0, 0, 0}, py::arg("dilation") = Pair{1, 1}, py::arg("groups") = 1,
-     "Returns (dx, dW, db) for y = conv2d(x, W) + b.");
+     py::arg("algorithm") = "auto", "Returns (dx, dW, db) for y = conv2d(x, W) + b.");
 }
 
 }  // namespace

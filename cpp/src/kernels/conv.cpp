@@ -1,5 +1,6 @@
-// Convolution on the packed GEMM: im2col / col2im per block of samples, one
-// GEMM per group with the bias and ReLU in its epilogue. The header
+// Convolution on the packed GEMM (im2col / col2im per block of samples, one
+// GEMM per group with the bias and ReLU in its epilogue) or with the direct
+// kernels (one input channel per group). The header
 // (entrena/kernels/conv.hpp) describes the layout, the threads and the
 // summation order.
 #include "entrena/kernels/conv.hpp"
@@ -45,6 +46,7 @@ struct Plan {
   index_t blocks;            // ceil(n / nb)
   index_t chunk_blocks;      // blocks per dW chunk
   index_t chunks;            // ceil(blocks / chunk_blocks)
+  bool direct;               // the direct kernels (one sample per block)
   bool pointwise;            // 1×1, stride 1, no padding, one sample per block: x is its own col
   index_t col, ybuf, dcol;   // per-thread scratch (elements)
   index_t per_thread;        // col + ybuf (+ dcol in backward)
@@ -52,23 +54,41 @@ struct Plan {
   index_t partials;          // chunks · part (backward)
 };
 
-Plan make_plan(const Conv2dShape& s, index_t n, bool backward) {
+// The scratch of the direct kernels (conv_direct_impl.hpp) for vectors of
+// up to 16 lanes: tables of up to taps + 3·Ho·Wo index values (2 elements
+// each at most), the split plane (twice in backward) and dy by slots.
+index_t direct_scratch(const Conv2dShape& s, index_t Fg, bool backward) {
+  const index_t row = round16(s.Wo);
+  const index_t tables = round16(2 * (s.kh * s.kw + 3 * s.Ho * s.Wo));
+  const index_t plane = s.sw * (s.H + s.pt + s.pb) * (row + (s.kw - 1) * s.dw / s.sw + 1);
+  return round16(backward ? tables + 2 * plane + Fg * s.Ho * row : tables + plane);
+}
+
+Plan make_plan(const Conv2dShape& s, index_t n, bool backward, ConvAlgorithm algorithm) {
   Plan p{};
   p.Cg = s.C / s.groups;
   p.Fg = s.F / s.groups;
   p.K = p.Cg * s.kh * s.kw;
   p.P = s.Ho * s.Wo;
   p.HW = s.H * s.W;
-  p.nb = std::min(std::max<index_t>(n, 1), std::max<index_t>(1, (kMinColumns + p.P - 1) / p.P));
+  if (algorithm == ConvAlgorithm::Direct && p.Cg != 1)
+    throw ValueError(cat("algorithm: Direct needs one input channel per group (C / groups == 1), got C / groups = ",
+                         p.Cg));
+  p.direct = algorithm == ConvAlgorithm::Direct || (algorithm == ConvAlgorithm::Auto && p.Cg == 1);
+  p.nb = p.direct ? 1 : std::min(std::max<index_t>(n, 1), std::max<index_t>(1, (kMinColumns + p.P - 1) / p.P));
   p.blocks = (n + p.nb - 1) / p.nb;
   const bool one_by_one = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 &&
                           s.pb == 0 && s.pl == 0 && s.pr == 0;
   p.pointwise = one_by_one && p.nb == 1;
   p.ld = row_stride(p.nb * p.P);
-  p.col = p.pointwise ? 0 : p.K * p.ld;
-  p.ybuf = backward || p.nb > 1 ? p.Fg * p.ld : 0;
-  p.dcol = backward ? p.col : 0;
-  p.per_thread = p.col + p.ybuf + p.dcol;
+  if (p.direct) {
+    p.per_thread = direct_scratch(s, p.Fg, backward);
+  } else {
+    p.col = p.pointwise ? 0 : p.K * p.ld;
+    p.ybuf = backward || p.nb > 1 ? p.Fg * p.ld : 0;
+    p.dcol = backward ? p.col : 0;
+    p.per_thread = p.col + p.ybuf + p.dcol;
+  }
   p.part = round16(s.F * p.K + s.F);
   const index_t max_chunks = std::max<index_t>(1, std::min<index_t>(kMaxChunks, kPartialBudget / p.part));
   p.chunk_blocks = std::max<index_t>(1, (p.blocks + max_chunks - 1) / max_chunks);
@@ -254,22 +274,34 @@ Conv2dShape conv2d_shape(index_t C, index_t H, index_t W, index_t F, index_t kh,
   return s;
 }
 
-index_t conv2d_workspace(const Conv2dShape& s, index_t n, bool backward) {
+index_t conv2d_workspace(const Conv2dShape& s, index_t n, bool backward, ConvAlgorithm algorithm) {
   check_shape(s, n, "conv2d_workspace");
-  const Plan p = make_plan(s, n, backward);
-  const index_t threads = std::max<index_t>(1, std::min<index_t>(get_num_threads(), p.blocks));
+  const Plan p = make_plan(s, n, backward, algorithm);
+  const index_t items = p.direct ? std::max<index_t>(n, 1) * s.groups : p.blocks;
+  const index_t threads = std::max<index_t>(1, std::min<index_t>(get_num_threads(), items));
   return p.partials + threads * p.per_thread;
 }
 
 // x: (n, C, H, W), W: (F, C/groups, kh, kw), b: (F,) or null, y: (n, F, Ho, Wo)
 template <class T>
 void conv2d_forward(const Conv2dShape& s, index_t n, const T* x, const T* W, const T* b, T* y,
-                    bool relu, T* work, index_t work_size) {
+                    bool relu, T* work, index_t work_size, ConvAlgorithm algorithm) {
   check_shape(s, n, "conv2d_forward");
   if (n == 0) return;
-  const Plan p = make_plan(s, n, false);
+  const Plan p = make_plan(s, n, false, algorithm);
   const double madds = static_cast<double>(n) * s.F * p.K * p.P;
   const int nt = threads_for_scratch(p, madds, work_size, "conv2d_forward");
+  if (p.direct) {
+    // (sample, group) pairs to threads.
+    const auto direct = kernels::table<T>().conv_direct_forward;
+    const index_t taps = s.kh * s.kw;
+    for_items(n * s.groups, nt, [&](int t, index_t item) {
+      const index_t j = item / s.groups, g = item % s.groups;
+      direct(s, p.Fg, x + (j * s.C + g) * p.HW, W + g * p.Fg * taps, b ? b + g * p.Fg : nullptr,
+             y + (j * s.F + g * p.Fg) * p.P, relu, work + t * p.per_thread);
+    });
+    return;
+  }
   if (nt > 1 && p.blocks >= 2 * nt) {
     // Blocks to threads, single-threaded GEMMs on each thread's scratch.
     for_items(p.blocks, nt, [&](int t, index_t blk) {
@@ -289,10 +321,10 @@ void conv2d_forward(const Conv2dShape& s, index_t n, const T* x, const T* W, con
 // db: (F,), dx: (n, C, H, W)
 template <class T>
 void conv2d_backward(const Conv2dShape& s, index_t n, const T* x, const T* W, const T* dy, T* dW,
-                     T* db, T* dx, T* work, index_t work_size) {
+                     T* db, T* dx, T* work, index_t work_size, ConvAlgorithm algorithm) {
   check_shape(s, n, "conv2d_backward");
   if (n == 0) return;
-  const Plan p = make_plan(s, n, true);
+  const Plan p = make_plan(s, n, true, algorithm);
   const double madds = static_cast<double>(n) * s.F * p.K * p.P * ((dW ? 1 : 0) + (dx ? 1 : 0));
   const int nt = threads_for_scratch(p, madds, work_size, "conv2d_backward");
   T* partials = work;
@@ -308,7 +340,20 @@ void conv2d_backward(const Conv2dShape& s, index_t n, const T* x, const T* W, co
                      scratch + t * p.per_thread, gemm_threads);
     }
   };
-  if (nt > 1 && p.chunks >= 2 * nt) {
+  if (p.direct) {
+    // (chunk, group) pairs to threads; a chunk's samples in order.
+    const auto direct = kernels::table<T>().conv_direct_backward;
+    const index_t taps = s.kh * s.kw, G = s.groups, Fg = p.Fg;
+    for_items(p.chunks * G, nt, [&](int t, index_t item) {
+      const index_t q = item / G, g = item % G;
+      T* part = partials + q * p.part;
+      const index_t j0 = q * p.chunk_blocks, j1 = std::min(n, j0 + p.chunk_blocks);
+      for (index_t j = j0; j < j1; ++j)
+        direct(s, Fg, x + (j * s.C + g) * p.HW, W + g * Fg * taps, dy + (j * s.F + g * Fg) * p.P,
+               want_dW ? part + g * taps * Fg : nullptr, want_db ? part + s.F * taps + g * Fg : nullptr, j == j0,
+               dx ? dx + (j * s.C + g) * p.HW : nullptr, work + p.partials + t * p.per_thread);
+    });
+  } else if (nt > 1 && p.chunks >= 2 * nt) {
     for_items(p.chunks, nt, [&](int t, index_t q) { chunk(t, q, 1); });
   } else {
     for (index_t q = 0; q < p.chunks; ++q) chunk(0, q, 0);
@@ -340,9 +385,9 @@ void conv2d_backward(const Conv2dShape& s, index_t n, const T* x, const T* W, co
 
 #define ENTRENA_INSTANTIATE(T)                                                                   \
   template void conv2d_forward<T>(const Conv2dShape&, index_t, const T*, const T*, const T*, T*, \
-                                  bool, T*, index_t);                                           \
+                                  bool, T*, index_t, ConvAlgorithm);                            \
   template void conv2d_backward<T>(const Conv2dShape&, index_t, const T*, const T*, const T*,    \
-                                   T*, T*, T*, T*, index_t);
+                                   T*, T*, T*, T*, index_t, ConvAlgorithm);
 ENTRENA_INSTANTIATE(float)
 ENTRENA_INSTANTIATE(double)
 #undef ENTRENA_INSTANTIATE

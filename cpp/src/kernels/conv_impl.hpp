@@ -36,7 +36,7 @@ inline void valid_range(idx out, idx stride, idx off, idx size, idx& lo, idx& hi
 // a plain loop would become). vec(i) handles the L elements from i, one(i)
 // element i.
 template <class T, class Vec, class One>
-inline void run(idx n, Vec vec, One one) {
+[[gnu::always_inline]] inline void run(idx n, Vec vec, One one) {
   constexpr int L = simd::lanes<T>;
   static_assert(L <= 16, "run: at most 16 lanes");
   idx i = 0;
@@ -62,17 +62,17 @@ inline void run(idx n, Vec vec, One one) {
 }
 
 template <class T>
-inline void fill_zero(T* p, idx n) {
+[[gnu::always_inline]] inline void fill_zero(T* p, idx n) {
   run<T>(n, [&](idx i) { simd::store(p + i, simd::zero<T>()); }, [&](idx i) { p[i] = T(0); });
 }
 
 template <class T>
-inline void copy(const T* src, T* dst, idx n) {
+[[gnu::always_inline]] inline void copy(const T* src, T* dst, idx n) {
   run<T>(n, [&](idx i) { simd::store(dst + i, simd::load(src + i)); }, [&](idx i) { dst[i] = src[i]; });
 }
 
 template <class T>
-inline void add_into(const T* src, T* dst, idx n) {
+[[gnu::always_inline]] inline void add_into(const T* src, T* dst, idx n) {
   run<T>(n, [&](idx i) { simd::store(dst + i, simd::add(simd::load(dst + i), simd::load(src + i))); },
          [&](idx i) { dst[i] += src[i]; });
 }
@@ -88,54 +88,69 @@ inline void zero_columns(T* m, idx Wo, idx oh0, idx oh1, idx ow0, idx ow1) {
     for (idx oh = oh0; oh < oh1; ++oh) m[oh * Wo + t] = T(0);
 }
 
+// One kernel tap (c, i, j): row r = (c·kh + i)·kw + j of a column
+// matrix. Output position (oh, ow) reads input (oh·sh + offh, ow·sw + offw)
+// of channel c, which lies in x for oh in [oh0, oh1) and ow in [ow0, ow1).
+struct Tap {
+  idx c, r, offh, offw, oh0, oh1, ow0, ow1;
+  // The offset in channel c's (H, W) plane of the input under (oh0, ow0).
+  idx first_input(const Conv2dShape& s) const { return (oh0 * s.sh + offh) * s.W + ow0 * s.sw + offw; }
+};
+
+// f(tap) for every tap of Cg channels, in row order.
+template <class F>
+inline void for_each_tap(const Conv2dShape& s, idx Cg, F f) {
+  for (idx c = 0; c < Cg; ++c)
+    for (idx i = 0; i < s.kh; ++i) {
+      Tap t{};
+      t.c = c;
+      t.offh = i * s.dh - s.pt;
+      valid_range(s.Ho, s.sh, t.offh, s.H, t.oh0, t.oh1);
+      for (idx j = 0; j < s.kw; ++j) {
+        t.r = (c * s.kh + i) * s.kw + j;
+        t.offw = j * s.dw - s.pl;
+        valid_range(s.Wo, s.sw, t.offw, s.W, t.ow0, t.ow1);
+        f(t);
+      }
+    }
+}
+
+// Stride 1 with as many output as input columns ("same" padding): the
+// part of a tap's row of columns that lies in x is one run of x, shifted;
+// only the entries that fall into the padding are set apart.
+inline bool one_run_per_tap(const Conv2dShape& s) { return s.sh == 1 && s.sw == 1 && s.Wo == s.W; }
+
 // x: (Cg, H, W), one sample's channels of one group -> col: (Cg·kh·kw, Ho·Wo)
 // with row stride ld; row (c, i, j), column oh·Wo + ow holds
 // x[c, oh·sh + i·dh - pt, ow·sw + j·dw - pl], 0 outside x.
 template <class T>
 void im2col(const Conv2dShape& s, idx Cg, const T* x, T* col, idx ld) {
-  const idx W = s.W, Wo = s.Wo, P = s.Ho * s.Wo;
-  // Stride 1 with as many output as input columns ("same" padding): the
-  // valid part of a row of col is one run of x, shifted; only the
-  // positions that fall into the padding are set apart.
-  const bool runs = s.sh == 1 && s.sw == 1 && Wo == W;
-  for (idx c = 0; c < Cg; ++c) {
-    const T* xc = x + c * s.H * W;
-    for (idx i = 0; i < s.kh; ++i) {
-      const idx offh = i * s.dh - s.pt;
-      idx oh0, oh1;
-      valid_range(s.Ho, s.sh, offh, s.H, oh0, oh1);
-      for (idx j = 0; j < s.kw; ++j) {
-        T* row = col + ((c * s.kh + i) * s.kw + j) * ld;
-        const idx offw = j * s.dw - s.pl;
-        idx ow0, ow1;
-        valid_range(Wo, s.sw, offw, W, ow0, ow1);
-        fill_zero(row, oh0 * Wo);
-        fill_zero(row + oh1 * Wo, P - oh1 * Wo);
-        if (oh0 >= oh1) continue;
-        if (ow0 >= ow1) {
-          fill_zero(row + oh0 * Wo, (oh1 - oh0) * Wo);
-          continue;
-        }
-        if (runs) {
-          // One copy from (oh0, ow0) to (oh1 - 1, ow1 - 1): both ends lie in x.
-          const idx first = oh0 * Wo + ow0, last = (oh1 - 1) * Wo + ow1;
-          copy(xc + (oh0 + offh) * W + ow0 + offw, row + first, last - first);
-          zero_columns(row, Wo, oh0, oh1, ow0, ow1);
-          continue;
-        }
-        zero_columns(row, Wo, oh0, oh1, ow0, ow1);
-        const idx sw = s.sw, len = ow1 - ow0, step = s.sh * W;
-        const T* src = xc + (oh0 * s.sh + offh) * W + ow0 * sw + offw;
-        T* out = row + oh0 * Wo + ow0;
-        if (sw == 1) {
-          for (idx oh = oh0; oh < oh1; ++oh, src += step, out += Wo) copy(src, out, len);
-        } else {
-          for (idx oh = oh0; oh < oh1; ++oh, src += step, out += Wo)
-            for (idx t = 0; t < len; ++t) out[t] = src[t * sw];
-        }
-      }
+  const idx Wo = s.Wo, P = s.Ho * s.Wo, plane = s.H * s.W;
+  const bool runs = one_run_per_tap(s);
+  for_each_tap(s, Cg, [&](const Tap& t) {
+    T* row = col + t.r * ld;
+    fill_zero(row, t.oh0 * Wo);
+    fill_zero(row + t.oh1 * Wo, P - t.oh1 * Wo);
+    if (t.oh0 >= t.oh1) return;
+    if (t.ow0 >= t.ow1) {
+      fill_zero(row + t.oh0 * Wo, (t.oh1 - t.oh0) * Wo);
+      return;
     }
-  }
+    const T* src = x + t.c * plane + t.first_input(s);
+    T* out = row + t.oh0 * Wo + t.ow0;
+    const idx sw = s.sw, len = t.ow1 - t.ow0, step = s.sh * s.W;
+    if (runs) {
+      // From (oh0, ow0) to (oh1 - 1, ow1 - 1), both in x; what lands in the
+      // padding columns is zeroed below.
+      copy(src, out, (t.oh1 - 1 - t.oh0) * Wo + len);
+    } else if (sw == 1) {
+      for (idx oh = t.oh0; oh < t.oh1; ++oh, src += step, out += Wo) copy(src, out, len);
+    } else {
+      for (idx oh = t.oh0; oh < t.oh1; ++oh, src += step, out += Wo)
+        for (idx k = 0; k < len; ++k) out[k] = src[k * sw];
+    }
+    zero_columns(row, Wo, t.oh0, t.oh1, t.ow0, t.ow1);
+  });
 }
 
 // The adjoint of im2col: dx (Cg, H, W) = the sum of the entries of dcol
@@ -145,40 +160,28 @@ void im2col(const Conv2dShape& s, idx Cg, const T* x, T* col, idx ld) {
 // (so that each row adds into dx as one run).
 template <class T>
 void col2im(const Conv2dShape& s, idx Cg, T* dcol, idx ld, T* dx) {
-  const idx W = s.W, Wo = s.Wo;
-  const bool runs = s.sh == 1 && s.sw == 1 && Wo == W;
-  for (idx c = 0; c < Cg; ++c) {
-    T* dxc = dx + c * s.H * W;
-    fill_zero(dxc, s.H * W);
-    for (idx i = 0; i < s.kh; ++i) {
-      const idx offh = i * s.dh - s.pt;
-      idx oh0, oh1;
-      valid_range(s.Ho, s.sh, offh, s.H, oh0, oh1);
-      for (idx j = 0; j < s.kw; ++j) {
-        T* row = dcol + ((c * s.kh + i) * s.kw + j) * ld;
-        const idx offw = j * s.dw - s.pl;
-        idx ow0, ow1;
-        valid_range(Wo, s.sw, offw, W, ow0, ow1);
-        if (oh0 >= oh1 || ow0 >= ow1) continue;
-        if (runs) {
-          // Entries in the padding add nothing: zero them, then one run.
-          zero_columns(row, Wo, oh0, oh1, ow0, ow1);
-          const idx first = oh0 * Wo + ow0, last = (oh1 - 1) * Wo + ow1;
-          add_into(row + first, dxc + (oh0 + offh) * W + ow0 + offw, last - first);
-          continue;
-        }
-        const idx sw = s.sw, len = ow1 - ow0, step = s.sh * W;
-        T* dst = dxc + (oh0 * s.sh + offh) * W + ow0 * sw + offw;
-        const T* in = row + oh0 * Wo + ow0;
-        if (sw == 1) {
-          for (idx oh = oh0; oh < oh1; ++oh, dst += step, in += Wo) add_into(in, dst, len);
-        } else {
-          for (idx oh = oh0; oh < oh1; ++oh, dst += step, in += Wo)
-            for (idx t = 0; t < len; ++t) dst[t * sw] += in[t];
-        }
-      }
+  const idx Wo = s.Wo, plane = s.H * s.W;
+  const bool runs = one_run_per_tap(s);
+  fill_zero(dx, Cg * plane);
+  for_each_tap(s, Cg, [&](const Tap& t) {
+    if (t.oh0 >= t.oh1 || t.ow0 >= t.ow1) return;
+    T* row = dcol + t.r * ld;
+    T* dst = dx + t.c * plane + t.first_input(s);
+    const T* in = row + t.oh0 * Wo + t.ow0;
+    if (runs) {
+      // Entries in the padding add nothing: zero them, then one run.
+      zero_columns(row, Wo, t.oh0, t.oh1, t.ow0, t.ow1);
+      add_into(in, dst, (t.oh1 - 1 - t.oh0) * Wo + t.ow1 - t.ow0);
+      return;
     }
-  }
+    const idx sw = s.sw, len = t.ow1 - t.ow0, step = s.sh * s.W;
+    if (sw == 1) {
+      for (idx oh = t.oh0; oh < t.oh1; ++oh, dst += step, in += Wo) add_into(in, dst, len);
+    } else {
+      for (idx oh = t.oh0; oh < t.oh1; ++oh, dst += step, in += Wo)
+        for (idx k = 0; k < len; ++k) dst[k * sw] += in[k];
+    }
+  });
 }
 
 }  // namespace conv

@@ -10,6 +10,7 @@
 #include "simd.hpp"
 // The kernels.
 #include "activations_impl.hpp"
+#include "conv_direct_impl.hpp"
 #include "conv_impl.hpp"
 #include "gemm_driver.hpp"
 #include "optimizers_loops.hpp"
@@ -25,6 +26,8 @@ constexpr kernels::Table<T> make_table() {
   t.gemm = &gemm::run<Gemm>;
   t.im2col = &conv::im2col<T>;
   t.col2im = &conv::col2im<T>;
+  t.conv_direct_forward = &conv::direct_forward<T>;
+  t.conv_direct_backward = &conv::direct_backward<T>;
 
   t.math_exp = &math_exp<T>;
   t.math_expm1 = &math_expm1<T>;

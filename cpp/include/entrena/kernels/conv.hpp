@@ -15,6 +15,12 @@
 // compiled per ISA (kernel table); scratch matrices get row strides that
 // are not multiples of 128 elements (cache sets).
 //
+// With one input channel per group (depthwise convolutions, one-channel
+// images) a direct kernel does the work instead, one sample and group at a
+// time: the input plane zero-padded and split by column phase, so that the
+// inputs under consecutive outputs are consecutive for any stride and
+// dilation, and tiles of filters × output vectors in registers.
+//
 // Threads: blocks of samples go to threads, each running single-threaded
 // GEMMs on its own scratch; with fewer blocks than that needs (small
 // batches), the blocks run in turn and the GEMMs use the threads. OpenMP is
@@ -39,6 +45,13 @@ struct Conv2dShape {
   index_t Ho, Wo;          // output: y is (n, F, Ho, Wo)
 };
 
+// How the kernels compute. Auto chooses by the sizes alone (so the choice,
+// like the result, does not depend on the thread count): Direct when each
+// group has one input channel (depthwise convolutions, one-channel
+// images), else Gemm. The others force a method (for tests and
+// benchmarks); Direct needs C / groups == 1.
+enum class ConvAlgorithm : int { Auto = 0, Gemm = 1, Direct = 2 };
+
 // The geometry of a convolution, with the output size
 //   Ho = (H + pt + pb - dh·(kh - 1) - 1) / sh + 1   (likewise Wo).
 // ValueError naming the argument when a size is out of range, groups does
@@ -51,7 +64,8 @@ Conv2dShape conv2d_shape(index_t C, index_t H, index_t W, index_t F, index_t kh,
 // conv2d_backward) needs for n samples with up to get_num_threads()
 // threads. The kernels use as many threads as the scratch they are given
 // holds, so a smaller scratch (from before the thread count grew) is safe.
-index_t conv2d_workspace(const Conv2dShape& s, index_t n, bool backward);
+index_t conv2d_workspace(const Conv2dShape& s, index_t n, bool backward,
+                          ConvAlgorithm algorithm = ConvAlgorithm::Auto);
 
 // x: (n, C, H, W), W: (F, C/groups, kh, kw), b: (F,) or null, y: (n, F, Ho, Wo)
 // y[s, f] = sum over c, i, j of W[f, c, i, j] · x[s, g·C/groups + c, oh·sh + i·dh - pt,
@@ -60,7 +74,7 @@ index_t conv2d_workspace(const Conv2dShape& s, index_t n, bool backward);
 // work: work_size elements (conv2d_workspace(s, n, false)).
 template <class T>
 void conv2d_forward(const Conv2dShape& s, index_t n, const T* x, const T* W, const T* b, T* y,
-                    bool relu, T* work, index_t work_size);
+                    bool relu, T* work, index_t work_size, ConvAlgorithm algorithm = ConvAlgorithm::Auto);
 
 // x: (n, C, H, W), W: (F, C/groups, kh, kw), dy: (n, F, Ho, Wo)
 // dW: (F, C/groups, kh, kw) += dL/dW, db: (F,) += sums of dy over samples and
@@ -69,6 +83,7 @@ void conv2d_forward(const Conv2dShape& s, index_t n, const T* x, const T* W, con
 // work: work_size elements (conv2d_workspace(s, n, true)).
 template <class T>
 void conv2d_backward(const Conv2dShape& s, index_t n, const T* x, const T* W, const T* dy, T* dW,
-                     T* db, T* dx, T* work, index_t work_size);
+                     T* db, T* dx, T* work, index_t work_size,
+                     ConvAlgorithm algorithm = ConvAlgorithm::Auto);
 
 }  // namespace entrena
