@@ -1,18 +1,19 @@
-// Direct convolution for one input channel per group (depthwise
-// convolutions, and layers on one-channel images), written once over the
-// SIMD mapping and compiled per ISA. Internal header of the ISA translation
-// units (isa_kernels.hpp); conv.cpp calls it through the kernel table for
-// one sample and one group at a time.
+// Direct convolution (no column matrix), written once over the SIMD
+// mapping and compiled per ISA: for few input channels per group
+// (depthwise convolutions, small images with few channels such as LeNet's).
+// Internal header of the ISA translation units (isa_kernels.hpp); conv.cpp
+// calls it through the kernel table for one sample and one group at a
+// time.
 //
-// The input plane is copied once, zero-padded and split by column phase
-// (column k·sw + ph goes to phase plane ph, column k), so that the inputs
-// under L consecutive output columns are L consecutive elements for any
-// stride and dilation. An output row is cut into vector slots of L
+// Each input plane of the group is copied once, zero-padded and split by
+// column phase (column k·sw + ph goes to phase plane ph, column k), so that
+// the inputs under L consecutive output columns are L consecutive elements
+// for any stride and dilation. An output row is cut into vector slots of L
 // columns; a tile holds RF filters × NV slots in registers and runs over
-// the kernel taps (broadcast weight × loaded input). The backward pass
+// the taps (c, i, j) (broadcast weight × loaded input). The backward pass
 // uses the same slots: dW as vector dot products of dy and the shifted
 // input (lanes summed in a fixed order at the end of each sample), dx by
-// adding w·dy into a padded, phase-split gradient plane tap by tap.
+// adding w·dy into padded, phase-split gradient planes tap by tap.
 #pragma once
 
 #include "conv_impl.hpp"
@@ -29,18 +30,19 @@ namespace conv {
 // the planes.
 struct Direct {
   idx L;            // lanes
-  idx taps;         // kh·kw
+  idx Cg;           // input channels of the group
+  idx taps;         // Cg·kh·kw
   idx Hp, Wq;       // rows of a phase plane (padded input rows), its row length
   idx phase;        // elements of one phase plane (Hp·Wq)
-  idx plane;        // elements of the padded, split input (sw·phase)
+  idx plane;        // elements of one channel's padded, split input (sw·phase)
   idx nvr, slots;   // vector slots per output row, in all (Ho·nvr)
   idx table_elems;  // scratch elements (of the kernel's type) the tables take
 };
 
 // The tables at the start of the scratch.
 struct Tables {
-  idx* tap;    // (taps,): offset in the split plane of the input under output (0, 0)
-  idx* in;     // (slots,): offset in the split plane of the input under the slot's first output, tap 0
+  idx* tap;    // (taps,): offset in the split planes of the input under output (0, 0)
+  idx* in;     // (slots,): offset in a split plane of the input under the slot's first output, tap 0
   idx* out;    // (slots,): offset in (Ho, Wo) of the slot's first output
   idx* count;  // (slots,): the slot's outputs (L, fewer at the end of a row)
 };
@@ -49,7 +51,8 @@ template <class T>
 inline Direct direct_layout(const Conv2dShape& s) {
   Direct d{};
   d.L = simd::lanes<T>;
-  d.taps = s.kh * s.kw;
+  d.Cg = s.C / s.groups;
+  d.taps = d.Cg * s.kh * s.kw;
   d.Hp = s.H + s.pt + s.pb;
   d.nvr = (s.Wo + d.L - 1) / d.L;
   d.Wq = d.nvr * d.L + ((s.kw - 1) * s.dw) / s.sw + 1;
@@ -69,13 +72,14 @@ inline Tables make_tables(const Conv2dShape& s, const Direct& d, void* scratch) 
   t.in = t.tap + d.taps;
   t.out = t.in + d.slots;
   t.count = t.out + d.slots;
-  for (idx i = 0; i < s.kh; ++i) {
-    idx ph = 0, q = 0;  // column j·dw = q·sw + ph
-    for (idx j = 0; j < s.kw; ++j) {
-      t.tap[i * s.kw + j] = ph * d.phase + i * s.dh * d.Wq + q;
-      for (ph += s.dw; ph >= s.sw; ph -= s.sw) ++q;
+  for (idx c = 0; c < d.Cg; ++c)
+    for (idx i = 0; i < s.kh; ++i) {
+      idx ph = 0, q = 0;  // column j·dw = q·sw + ph
+      for (idx j = 0; j < s.kw; ++j) {
+        t.tap[(c * s.kh + i) * s.kw + j] = c * d.plane + ph * d.phase + i * s.dh * d.Wq + q;
+        for (ph += s.dw; ph >= s.sw; ph -= s.sw) ++q;
+      }
     }
-  }
   idx v = 0;
   for (idx oh = 0; oh < s.Ho; ++oh)
     for (idx ow0 = 0; ow0 < s.Wo; ow0 += d.L, ++v) {
@@ -192,7 +196,7 @@ inline void fwd_filters(const Conv2dShape& s, const Direct& d, const Tables& tb,
   for (; v < d.slots; ++v) fwd_tile<T, RF, 1>(s, d, tb, xq, w, b, relu, v, y);
 }
 
-// x: (H, W), the group's input channel of one sample; w: (Fg, kh·kw);
+// x: (Cg, H, W), the group's input channels of one sample; w: (Fg, Cg·kh·kw);
 // b: (Fg,) or null; y: (Fg, Ho, Wo). scratch: direct_scratch elements.
 template <class T>
 void direct_forward(const Conv2dShape& s, idx Fg, const T* x, const T* w, const T* b, T* y, bool relu,
@@ -200,7 +204,7 @@ void direct_forward(const Conv2dShape& s, idx Fg, const T* x, const T* w, const 
   const Direct d = direct_layout<T>(s);
   const Tables tb = make_tables(s, d, scratch);
   T* xq = scratch + d.table_elems;
-  split_plane(s, d, x, xq);
+  for (idx c = 0; c < d.Cg; ++c) split_plane(s, d, x + c * s.H * s.W, xq + c * d.plane);
   const idx P = s.Ho * s.Wo;
   for (idx f = 0; f < Fg;) {
     const idx rf = Fg - f < 6 ? Fg - f : 6;
@@ -267,9 +271,9 @@ inline void dw_filters(const Direct& d, const Tables& tb, const T* xq, const T* 
   for (; t < d.taps; ++t) dw_tile<T, RF, 1>(d, tb, xq, dyq, Fg, t, dWt, first);
 }
 
-// x: (H, W) and w: (Fg, kh·kw) as for direct_forward, dy: (Fg, Ho, Wo).
-// dWt: (kh·kw, Fg), db: (Fg,): set (first) or added to; each null when not
-// wanted. dx: (H, W) = the gradient of the plane, or null.
+// x: (Cg, H, W) and w: (Fg, Cg·kh·kw) as for direct_forward, dy: (Fg, Ho, Wo).
+// dWt: (Cg·kh·kw, Fg), db: (Fg,): set (first) or added to; each null when
+// not wanted. dx: (Cg, H, W) = the gradient of the planes, or null.
 template <class T>
 void direct_backward(const Conv2dShape& s, idx Fg, const T* x, const T* w, const T* dy, T* dWt, T* db, bool first,
                      T* dx, T* scratch) {
@@ -277,7 +281,7 @@ void direct_backward(const Conv2dShape& s, idx Fg, const T* x, const T* w, const
   const Direct d = direct_layout<T>(s);
   const Tables tb = make_tables(s, d, scratch);
   T* xq = scratch + d.table_elems;
-  T* dyq = xq + d.plane;                // (Fg, slots, L), zero past each row's end
+  T* dyq = xq + d.Cg * d.plane;         // (Fg, slots, L), zero past each row's end
   T* dxq = dyq + Fg * d.slots * d.L;    // like xq
   const idx P = s.Ho * s.Wo;
   for (idx f = 0; f < Fg; ++f) {
@@ -291,7 +295,7 @@ void direct_backward(const Conv2dShape& s, idx Fg, const T* x, const T* w, const
     if (db) db[f] = first ? simd::hsum<T>(sum) : db[f] + simd::hsum<T>(sum);
   }
   if (dWt) {
-    split_plane(s, d, x, xq);
+    for (idx c = 0; c < d.Cg; ++c) split_plane(s, d, x + c * s.H * s.W, xq + c * d.plane);
     for (idx f = 0; f < Fg;) {
       const idx rf = Fg - f < 3 ? Fg - f : 3;
       const T* g = dyq + f * d.slots * d.L;
@@ -306,7 +310,7 @@ void direct_backward(const Conv2dShape& s, idx Fg, const T* x, const T* w, const
   }
   if (!dx) return;
   // Tap by tap (the slots of one tap never overlap), dxq += w·dy.
-  fill_zero(dxq, d.plane);
+  fill_zero(dxq, d.Cg * d.plane);
   for (idx t = 0; t < d.taps; ++t) {
     const idx off = tb.tap[t];
     for (idx v = 0; v < d.slots; ++v) {
@@ -317,7 +321,7 @@ void direct_backward(const Conv2dShape& s, idx Fg, const T* x, const T* w, const
       simd::store(p, simd::add(simd::load(p), g));
     }
   }
-  merge_plane(s, d, dxq, dx);
+  for (idx c = 0; c < d.Cg; ++c) merge_plane(s, d, dxq + c * d.plane, dx + c * s.H * s.W);
 }
 
 }  // namespace conv

@@ -16,8 +16,9 @@
 // are not multiples of 128 elements (cache sets).
 //
 // With one input channel per group (depthwise convolutions, one-channel
-// images) a direct kernel does the work instead, one sample and group at a
-// time: the input plane zero-padded and split by column phase, so that the
+// images), and in the forward pass of other short patches, a direct kernel
+// does the work instead (ConvAlgorithm), one sample and group at a time:
+// the input planes zero-padded and split by column phase, so that the
 // inputs under consecutive outputs are consecutive for any stride and
 // dilation, and tiles of filters × output vectors in registers.
 //
@@ -48,8 +49,9 @@ struct Conv2dShape {
 // How the kernels compute. Auto chooses by the sizes alone (so the choice,
 // like the result, does not depend on the thread count): Direct when each
 // group has one input channel (depthwise convolutions, one-channel
-// images), else Gemm. The others force a method (for tests and
-// benchmarks); Direct needs C / groups == 1.
+// images), and for the forward pass of patches of up to 320 values
+// (C / groups · kh · kw) over rows of outputs that fill vectors; else Gemm. The others
+// force a method (for tests and benchmarks).
 enum class ConvAlgorithm : int { Auto = 0, Gemm = 1, Direct = 2 };
 
 // The geometry of a convolution, with the output size
