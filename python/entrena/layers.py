@@ -6,6 +6,7 @@ message ("units: expected an integer >= 1, got 0").
 
 Layers act on the last axis of (n, ..., features) where that makes sense
 (Dense, activations, Normalization), as in Keras.
+Convolutions (Conv1D, Conv2D) take channels first, (n, C, ...), as PyTorch.
 """
 from __future__ import annotations
 
