@@ -25,6 +25,7 @@ CASES = {
     "strides": (3, 4, 9, 10, 6, 3, 3, (2, 3), (1, 1, 1, 1), (1, 1), 1),
     "dilation": (2, 3, 10, 9, 4, 3, 2, (1, 1), (2, 2, 1, 1), (2, 3), 1),
     "stride_dilation": (2, 2, 11, 12, 3, 3, 3, (2, 2), (1, 2, 0, 1), (2, 2), 1),
+    "stride_past_kernel": (2, 2, 6, 13, 3, 2, 2, (3, 4), (0, 1, 1, 0), (1, 1), 1),
     "groups": (2, 6, 8, 8, 4, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 2),
     "depthwise": (3, 5, 9, 7, 5, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 5),
     "depthwise_x2_stride": (2, 4, 9, 9, 8, 3, 3, (2, 2), (1, 1, 1, 1), (1, 1), 4),
@@ -399,6 +400,15 @@ def test_training_is_the_same_for_any_thread_count(rng, threads):
 
 
 # ------------------------------------------------------ bad input
+def test_huge_padding_and_strides_stay_cheap():
+    # Every tap of the single output falls into the padding: y = b. The
+    # padded input (2·10^5 squared) is never materialised.
+    m = entrena.Sequential([L.Conv2D(2, 3, strides=10**6, padding=10**5, bias_init="ones")],
+                           input_shape=(1, 4, 4), dtype="float64")
+    assert m.output_shape == (2, 1, 1)
+    np.testing.assert_array_equal(m.predict(np.ones((3, 1, 4, 4))), np.ones((3, 2, 1, 1)))
+
+
 def test_bad_arguments_name_the_argument():
     with pytest.raises(ValueError, match="filters: expected an integer >= 1, got 0"):
         L.Conv2D(0, 3)

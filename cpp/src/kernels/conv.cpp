@@ -1,6 +1,6 @@
 // Convolution on the packed GEMM (im2col / col2im per block of samples, one
 // GEMM per group with the bias and ReLU in its epilogue) or with the direct
-// kernels (one input channel per group). The header
+// kernels (few input channels per group). The header
 // (entrena/kernels/conv.hpp) describes the layout, the threads and the
 // summation order.
 #include "entrena/kernels/conv.hpp"
@@ -49,7 +49,7 @@ struct Plan {
   bool direct;               // the direct kernels (one sample per block)
   bool pointwise;            // 1×1, stride 1, no padding, one sample per block: x is its own col
   index_t col, ybuf, dcol;   // per-thread scratch (elements)
-  index_t per_thread;        // col + ybuf (+ dcol in backward)
+  index_t per_thread;        // col + ybuf (+ dcol in backward), or the direct kernels' scratch
   index_t part;              // one chunk's partial sums: dWᵀ (K, Fg) per group, then db (F,)
   index_t partials;          // chunks · part (backward)
 };
@@ -58,10 +58,13 @@ struct Plan {
 // up to 16 lanes: tables of up to taps + 3·Ho·Wo index values (2 elements
 // each at most), the split planes (twice in backward) and dy by slots.
 index_t direct_scratch(const Conv2dShape& s, index_t Cg, index_t Fg, bool backward) {
+  const char* what = "the direct kernels' scratch";
   const index_t row = round16(s.Wo);
   const index_t tables = round16(2 * (Cg * s.kh * s.kw + 3 * s.Ho * s.Wo));
-  const index_t planes = Cg * s.sw * (s.H + s.pt + s.pb) * (row + (s.kw - 1) * s.dw / s.sw + 1);
-  return round16(backward ? tables + 2 * planes + Fg * s.Ho * row : tables + planes);
+  const index_t reach = (s.kw - 1) * s.dw + 1, phases = std::min(s.sw, reach);
+  const index_t planes = checked_shape_size({Cg, phases, s.H + s.pt + s.pb, row + (reach - 1) / s.sw + 1}, what);
+  const index_t dyq = checked_mul(Fg, checked_mul(s.Ho, row, what), what);
+  return round16(checked_add(tables, backward ? checked_add(checked_mul(2, planes, what), dyq, what) : planes, what));
 }
 
 // Auto's choice, from the sizes alone. With one input channel per group the
@@ -87,6 +90,12 @@ Plan make_plan(const Conv2dShape& s, index_t n, bool backward, ConvAlgorithm alg
   p.P = s.Ho * s.Wo;
   p.HW = s.H * s.W;
   p.direct = algorithm == ConvAlgorithm::Direct || (algorithm == ConvAlgorithm::Auto && direct_wins(s, backward));
+  if (p.direct && algorithm == ConvAlgorithm::Auto) {
+    // Not when padding or strides make the padded planes much larger than
+    // the column matrix the GEMMs would use.
+    const double padded = static_cast<double>(s.H + s.pt + s.pb) * static_cast<double>(s.W + s.pl + s.pr);
+    if (padded > 4.0 * (static_cast<double>(p.HW) + static_cast<double>(s.kh * s.kw) * p.P) + 4096) p.direct = false;
+  }
   p.nb = p.direct ? 1 : std::min(std::max<index_t>(n, 1), std::max<index_t>(1, (kMinColumns + p.P - 1) / p.P));
   p.blocks = (n + p.nb - 1) / p.nb;
   const bool one_by_one = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 &&

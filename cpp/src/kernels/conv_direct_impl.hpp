@@ -33,8 +33,9 @@ struct Direct {
   idx Cg;           // input channels of the group
   idx taps;         // Cg·kh·kw
   idx Hp, Wq;       // rows of a phase plane (padded input rows), its row length
+  idx phases;       // phase planes the taps read: min(sw, (kw - 1)·dw + 1)
   idx phase;        // elements of one phase plane (Hp·Wq)
-  idx plane;        // elements of one channel's padded, split input (sw·phase)
+  idx plane;        // elements of one channel's padded, split input (phases·phase)
   idx nvr, slots;   // vector slots per output row, in all (Ho·nvr)
   idx table_elems;  // scratch elements (of the kernel's type) the tables take
 };
@@ -56,8 +57,9 @@ inline Direct direct_layout(const Conv2dShape& s) {
   d.Hp = s.H + s.pt + s.pb;
   d.nvr = (s.Wo + d.L - 1) / d.L;
   d.Wq = d.nvr * d.L + ((s.kw - 1) * s.dw) / s.sw + 1;
+  d.phases = s.sw < (s.kw - 1) * s.dw + 1 ? s.sw : (s.kw - 1) * s.dw + 1;
   d.phase = d.Hp * d.Wq;
-  d.plane = s.sw * d.phase;
+  d.plane = d.phases * d.phase;
   d.slots = s.Ho * d.nvr;
   const idx ints = d.taps + 3 * d.slots;
   d.table_elems = (ints * static_cast<idx>(sizeof(idx)) / static_cast<idx>(sizeof(T)) + 15) / 16 * 16;
@@ -90,10 +92,11 @@ inline Tables make_tables(const Conv2dShape& s, const Direct& d, void* scratch) 
   return t;
 }
 
-// x: (H, W) -> xq: the zero-padded plane split into sw phase planes.
+// x: (H, W) -> xq: the zero-padded plane split into phase planes (those
+// the taps read).
 template <class T>
 void split_plane(const Conv2dShape& s, const Direct& d, const T* x, T* xq) {
-  for (idx ph = 0; ph < s.sw; ++ph)
+  for (idx ph = 0; ph < d.phases; ++ph)
     for (idx r = 0; r < d.Hp; ++r) {
       T* dst = xq + ph * d.phase + r * d.Wq;
       const idx ih = r - s.pt;
@@ -115,7 +118,7 @@ void split_plane(const Conv2dShape& s, const Direct& d, const T* x, T* xq) {
 }
 
 // The adjoint of split_plane: dx (H, W) = the entries of dxq that stand for
-// input positions.
+// input positions (0 for the columns no tap reads).
 template <class T>
 void merge_plane(const Conv2dShape& s, const Direct& d, const T* dxq, T* dx) {
   for (idx ih = 0; ih < s.H; ++ih) {
@@ -127,7 +130,7 @@ void merge_plane(const Conv2dShape& s, const Direct& d, const T* dxq, T* dx) {
     }
     idx ph = s.pl % s.sw, q = s.pl / s.sw;  // column iw + pl = q·sw + ph
     for (idx iw = 0; iw < s.W; ++iw) {
-      dst[iw] = dxq[ph * d.phase + r * d.Wq + q];
+      dst[iw] = ph < d.phases ? dxq[ph * d.phase + r * d.Wq + q] : T(0);
       if (++ph == s.sw) ph = 0, ++q;
     }
   }
