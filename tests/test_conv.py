@@ -92,6 +92,23 @@ def test_conv2d_backward(isa, dtype, rng, name, algorithm):
                  names=["dx", "dW", "db"], **kw)
 
 
+@pytest.mark.parametrize("name,algorithm", with_algorithms({k: CASES[k] for k in ("strides", "depthwise", "lenet1",
+                                                                             "many_small_samples")}))
+def test_conv2d_backward_through_a_fused_relu(isa, dtype, rng, name, algorithm):
+    x, w, b, kw = operands(rng, CASES[name])
+    y = ref.conv2d_forward(x, w, b, relu=True, **kw)
+    dy = rng.standard_normal(y.shape)
+    rtol, atol = tol(dtype, CASES[name])
+
+    def engine(x, w, dy, y, **kw):
+        return K_.conv2d_backward(x, w, dy, relu_y=y, algorithm=algorithm, **kw)
+
+    def reference(x, w, dy, y, **kw):
+        return ref.conv2d_backward(x, w, dy * (y > 0), **kw)
+
+    check_kernel(engine, reference, [x, w, dy, y], dtype, rtol=rtol, atol=atol, names=["dx", "dW", "db"], **kw)
+
+
 def test_conv2d_relu_is_the_fused_form(isa, dtype, rng):
     x, w, b, kw = operands(rng, CASES["strides"])
     x, w, b = x.astype(dtype), w.astype(dtype), b.astype(dtype)
@@ -485,5 +502,7 @@ def test_kernel_bad_input_raises():
         K_.conv2d_forward(x[0], w, groups=2)
     with pytest.raises(ValueError, match="strides: expected an integer >= 1, got 0"):
         K_.conv2d_forward(x, w, strides=(0, 1), groups=2)
+    with pytest.raises(ValueError, match=r"relu_y: expected shape \(2, 6, 4, 4\) \(the shape of dy\), got \(2, 6, 4\)"):
+        K_.conv2d_backward(x, w, np.ones((2, 6, 4, 4)), groups=2, relu_y=np.ones((2, 6, 4)))
     with pytest.raises(ValueError, match="algorithm: expected 'auto', 'gemm' or 'direct', got 'winograd'"):
         K_.conv2d_backward(x, w, np.ones((2, 6, 4, 4)), groups=2, algorithm="winograd")

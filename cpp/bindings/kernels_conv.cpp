@@ -58,7 +58,7 @@ void bind_typed(py::module_& m) {
 
   m.def("conv2d_backward", [](const Array<T>& x, const Array<T>& W, const Array<T>& dy, const Pair& strides,
                               const Quad& padding, const Pair& dilation, index_t groups,
-                              const std::string& algorithm) {
+                              const std::string& algorithm, std::optional<Array<T>> relu_y) {
     const Conv2dShape s = shape_for(x, W, strides, padding, dilation, groups);
     const ConvAlgorithm algo = algorithm_from_name(algorithm);
     const index_t n = x.shape(0);
@@ -66,6 +66,9 @@ void bind_typed(py::module_& m) {
     if (shape_of<T>(dy) != Shape{n, s.F, s.Ho, s.Wo})
       throw ValueError(cat("dy: expected shape ", shape_str({n, s.F, s.Ho, s.Wo}), ", got ",
                            shape_str(shape_of<T>(dy))));
+    if (relu_y && shape_of<T>(*relu_y) != shape_of<T>(dy))
+      throw ValueError(cat("relu_y: expected shape ", shape_str(shape_of<T>(dy)), " (the shape of dy), got ",
+                           shape_str(shape_of<T>(*relu_y))));
     Array<T> dx(std::vector<py::ssize_t>(x.shape(), x.shape() + 4));
     Array<T> dW(std::vector<py::ssize_t>(W.shape(), W.shape() + 4)), db({s.F});
     std::fill(dW.mutable_data(), dW.mutable_data() + dW.size(), T(0));
@@ -73,13 +76,15 @@ void bind_typed(py::module_& m) {
     {
       py::gil_scoped_release nogil;
       AlignedBuffer<T> work(conv2d_workspace(s, n, true, algo));
-      conv2d_backward<T>(s, n, x.data(), W.data(), dy.data(), dW.mutable_data(), db.mutable_data(),
-                         dx.mutable_data(), work.data(), work.size(), algo);
+      conv2d_backward<T>(s, n, x.data(), W.data(), relu_y ? relu_y->data() : nullptr, dy.data(),
+                         dW.mutable_data(), db.mutable_data(), dx.mutable_data(), work.data(), work.size(), algo);
     }
     return py::make_tuple(dx, dW, db);
   }, py::arg("x"), py::arg("W"), py::arg("dy"), py::arg("strides") = Pair{1, 1},
      py::arg("padding") = Quad{0, 0, 0, 0}, py::arg("dilation") = Pair{1, 1}, py::arg("groups") = 1,
-     py::arg("algorithm") = "auto", "Returns (dx, dW, db) for y = conv2d(x, W) + b.");
+     py::arg("algorithm") = "auto", py::arg("relu_y") = py::none(),
+     "Returns (dx, dW, db) for y = conv2d(x, W) + b; with relu_y (the output of a forward\n"
+     "pass with relu), for y = max(conv2d(x, W) + b, 0) (dy counts where relu_y > 0).");
 }
 
 }  // namespace

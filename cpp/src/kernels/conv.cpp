@@ -183,25 +183,40 @@ void forward_block(const Conv2dShape& s, const Plan& p, const T* x, const T* W, 
 // chunk's first block) and dx. part: (K, Fg) per group, then (F,); null
 // when neither dW nor db is asked for.
 template <class T>
-void backward_block(const Conv2dShape& s, const Plan& p, const T* x, const T* W, const T* dy, T* part,
-                    bool want_dW, bool want_db, bool first, T* dx, index_t s0, index_t ns, T* scratch,
+void backward_block(const Conv2dShape& s, const Plan& p, const T* x, const T* W, const T* relu_y, const T* dy,
+                    T* part, bool want_dW, bool want_db, bool first, T* dx, index_t s0, index_t ns, T* scratch,
                     int gemm_threads) {
   T* col = scratch;
   T* ybuf = scratch + p.col;
   T* dcol = ybuf + p.ybuf;
   const index_t F = s.F, C = s.C, P = p.P, K = p.K, cols = ns * P;
   for (index_t g = 0; g < s.groups; ++g) {
-    // dy of the group as (Fg, ns·P) at the padded row stride; db from its rows.
+    // dy of the group (through the ReLU) as (Fg, ns·P) at the padded row
+    // stride; db from its rows.
     for (index_t f = 0; f < p.Fg; ++f) {
       T sum = T(0);
       for (index_t j = 0; j < ns; ++j) {
-        const T* src = dy + (s0 + j) * F * P + (g * p.Fg + f) * P;
+        const index_t at = (s0 + j) * F * P + (g * p.Fg + f) * P;
+        const T* src = dy + at;
         T* dst = ybuf + f * p.ld + j * P;
         T part_sum = T(0);
+        if (relu_y) {
+          // A select, not a branch (whether y > 0 is a coin toss): dy is
+          // read unconditionally, so the loop vectorises.
+          const T* yr = relu_y + at;
+#pragma omp simd
+          for (index_t q = 0; q < P; ++q) {
+            const T v = src[q];
+            dst[q] = yr[q] > T(0) ? v : T(0);
+          }
 #pragma omp simd reduction(+ : part_sum)
-        for (index_t q = 0; q < P; ++q) {
-          dst[q] = src[q];
-          part_sum += src[q];
+          for (index_t q = 0; q < P; ++q) part_sum += dst[q];
+        } else {
+#pragma omp simd reduction(+ : part_sum)
+          for (index_t q = 0; q < P; ++q) {
+            dst[q] = src[q];
+            part_sum += src[q];
+          }
         }
         sum += part_sum;
       }
@@ -337,11 +352,11 @@ void conv2d_forward(const Conv2dShape& s, index_t n, const T* x, const T* W, con
   }
 }
 
-// x: (n, C, H, W), W: (F, C/groups, kh, kw), dy: (n, F, Ho, Wo), dW: (F, C/groups, kh, kw),
-// db: (F,), dx: (n, C, H, W)
+// x: (n, C, H, W), W: (F, C/groups, kh, kw), relu_y, dy: (n, F, Ho, Wo),
+// dW: (F, C/groups, kh, kw), db: (F,), dx: (n, C, H, W)
 template <class T>
-void conv2d_backward(const Conv2dShape& s, index_t n, const T* x, const T* W, const T* dy, T* dW,
-                     T* db, T* dx, T* work, index_t work_size, ConvAlgorithm algorithm) {
+void conv2d_backward(const Conv2dShape& s, index_t n, const T* x, const T* W, const T* relu_y, const T* dy,
+                     T* dW, T* db, T* dx, T* work, index_t work_size, ConvAlgorithm algorithm) {
   check_shape(s, n, "conv2d_backward");
   if (n == 0) return;
   const Plan p = make_plan(s, n, true, algorithm);
@@ -356,7 +371,7 @@ void conv2d_backward(const Conv2dShape& s, index_t n, const T* x, const T* W, co
     const index_t b0 = q * p.chunk_blocks, b1 = std::min(p.blocks, b0 + p.chunk_blocks);
     for (index_t blk = b0; blk < b1; ++blk) {
       const index_t s0 = blk * p.nb;
-      backward_block(s, p, x, W, dy, part, want_dW, want_db, blk == b0, dx, s0, std::min(p.nb, n - s0),
+      backward_block(s, p, x, W, relu_y, dy, part, want_dW, want_db, blk == b0, dx, s0, std::min(p.nb, n - s0),
                      scratch + t * p.per_thread, gemm_threads);
     }
   };
@@ -369,7 +384,8 @@ void conv2d_backward(const Conv2dShape& s, index_t n, const T* x, const T* W, co
       T* part = partials + q * p.part;
       const index_t j0 = q * p.chunk_blocks, j1 = std::min(n, j0 + p.chunk_blocks);
       for (index_t j = j0; j < j1; ++j)
-        direct(s, Fg, x + (j * s.C + g * p.Cg) * p.HW, W + g * Fg * p.K, dy + (j * s.F + g * Fg) * p.P,
+        direct(s, Fg, x + (j * s.C + g * p.Cg) * p.HW, W + g * Fg * p.K,
+               relu_y ? relu_y + (j * s.F + g * Fg) * p.P : nullptr, dy + (j * s.F + g * Fg) * p.P,
                want_dW ? part + g * p.K * Fg : nullptr, want_db ? part + s.F * p.K + g * Fg : nullptr, j == j0,
                dx ? dx + (j * s.C + g * p.Cg) * p.HW : nullptr, work + p.partials + t * p.per_thread);
     });
@@ -407,7 +423,7 @@ void conv2d_backward(const Conv2dShape& s, index_t n, const T* x, const T* W, co
   template void conv2d_forward<T>(const Conv2dShape&, index_t, const T*, const T*, const T*, T*, \
                                   bool, T*, index_t, ConvAlgorithm);                            \
   template void conv2d_backward<T>(const Conv2dShape&, index_t, const T*, const T*, const T*,    \
-                                   T*, T*, T*, T*, index_t, ConvAlgorithm);
+                                   const T*, T*, T*, T*, T*, index_t, ConvAlgorithm);
 ENTRENA_INSTANTIATE(float)
 ENTRENA_INSTANTIATE(double)
 #undef ENTRENA_INSTANTIATE

@@ -274,12 +274,13 @@ inline void dw_filters(const Direct& d, const Tables& tb, const T* xq, const T* 
   for (; t < d.taps; ++t) dw_tile<T, RF, 1>(d, tb, xq, dyq, Fg, t, dWt, first);
 }
 
-// x: (Cg, H, W) and w: (Fg, Cg·kh·kw) as for direct_forward, dy: (Fg, Ho, Wo).
+// x: (Cg, H, W) and w: (Fg, Cg·kh·kw) as for direct_forward, dy: (Fg, Ho, Wo),
+// relu_y: the forward's y with relu (dy counts where it is > 0), or null.
 // dWt: (Cg·kh·kw, Fg), db: (Fg,): set (first) or added to; each null when
 // not wanted. dx: (Cg, H, W) = the gradient of the planes, or null.
 template <class T>
-void direct_backward(const Conv2dShape& s, idx Fg, const T* x, const T* w, const T* dy, T* dWt, T* db, bool first,
-                     T* dx, T* scratch) {
+void direct_backward(const Conv2dShape& s, idx Fg, const T* x, const T* w, const T* relu_y, const T* dy, T* dWt,
+                     T* db, bool first, T* dx, T* scratch) {
   using V = simd::vec<T>;
   const Direct d = direct_layout<T>(s);
   const Tables tb = make_tables(s, d, scratch);
@@ -291,7 +292,11 @@ void direct_backward(const Conv2dShape& s, idx Fg, const T* x, const T* w, const
     V sum = simd::zero<T>();
     for (idx v = 0; v < d.slots; ++v) {
       T* dst = dyq + (f * d.slots + v) * d.L;
-      copy(dy + f * P + tb.out[v], dst, tb.count[v]);
+      const idx at = f * P + tb.out[v];
+      if (relu_y)
+        copy_where_positive(relu_y + at, dy + at, dst, tb.count[v]);
+      else
+        copy(dy + at, dst, tb.count[v]);
       fill_zero(dst + tb.count[v], d.L - tb.count[v]);
       sum = simd::add(sum, simd::load(dst));
     }

@@ -71,6 +71,18 @@ template <class T>
   run<T>(n, [&](idx i) { simd::store(dst + i, simd::load(src + i)); }, [&](idx i) { dst[i] = src[i]; });
 }
 
+// dst = src where y > 0, else 0 (the backward pass of a ReLU whose output is y).
+template <class T>
+[[gnu::always_inline]] inline void copy_where_positive(const T* y, const T* src, T* dst, idx n) {
+  run<T>(
+      n,
+      [&](idx i) {
+        const simd::vec<T> yv = simd::load(y + i);
+        simd::store(dst + i, yv > T(0) ? simd::load(src + i) : simd::zero<T>());
+      },
+      [&](idx i) { dst[i] = y[i] > T(0) ? src[i] : T(0); });
+}
+
 template <class T>
 [[gnu::always_inline]] inline void add_into(const T* src, T* dst, idx n) {
   run<T>(n, [&](idx i) { simd::store(dst + i, simd::add(simd::load(dst + i), simd::load(src + i))); },

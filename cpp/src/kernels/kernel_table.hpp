@@ -118,13 +118,13 @@ struct Table {
   // (overwriting dx; dcol is used as scratch).
   void (*im2col)(const Conv2dShape& s, idx Cg, const T* x, T* col, idx ld);
   void (*col2im)(const Conv2dShape& s, idx Cg, T* dcol, idx ld, T* dx);
-  // Direct convolution for one input channel per group (conv_direct_impl.hpp),
-  // one sample and one group: x (H, W), w (Fg, kh·kw), y and dy (Fg, Ho, Wo),
-  // dWt (kh·kw, Fg) and db (Fg,) set when first, else added to.
+  // Direct convolution (conv_direct_impl.hpp), one sample and one group:
+  // x (Cg, H, W), w (Fg, Cg·kh·kw), y, relu_y (or null) and dy (Fg, Ho, Wo),
+  // dWt (Cg·kh·kw, Fg) and db (Fg,) set when first, else added to.
   void (*conv_direct_forward)(const Conv2dShape& s, idx Fg, const T* x, const T* w, const T* b, T* y, bool relu,
                               T* scratch);
-  void (*conv_direct_backward)(const Conv2dShape& s, idx Fg, const T* x, const T* w, const T* dy, T* dWt, T* db,
-                               bool first, T* dx, T* scratch);
+  void (*conv_direct_backward)(const Conv2dShape& s, idx Fg, const T* x, const T* w, const T* relu_y, const T* dy,
+                               T* dWt, T* db, bool first, T* dx, T* scratch);
 
   // Vector math (vmath.hpp) and activations (activations_impl.hpp)
   Map math_exp, math_expm1, math_log, math_log1p, math_tanh, math_erf, math_erfc;

@@ -205,17 +205,16 @@ void Conv<T, R>::forward(const T* x, T* y, index_t n, bool, Rng&) {
 template <class T, int R>
 void Conv<T, R>::backward(const T* x, const T* y, const T* dy, T* dx, index_t n) {
   work_.reserve_at_least(conv2d_workspace(shape_, n, true));
-  const index_t size = n * shape_size(this->out_shape_), cols = shape_.Wo;
+  // ReLU's backward pass is fused into the kernel (dy counts where y > 0).
+  const T* relu_y = act_ == Activation::ReLU ? y : nullptr;
   const T* g = dy;
-  if (act_ != Activation::Identity) {
+  if (act_ != Activation::Identity && act_ != Activation::ReLU) {
+    const index_t size = n * shape_size(this->out_shape_), cols = shape_.Wo;
     dz_.reserve_at_least(size);
-    if (act_ == Activation::ReLU)
-      relu_backward(y, dy, dz_.data(), size);
-    else
-      activation_backward<T>(act_, static_cast<T>(alpha_), z_.data(), y, dy, dz_.data(), size / cols, cols);
+    activation_backward<T>(act_, static_cast<T>(alpha_), z_.data(), y, dy, dz_.data(), size / cols, cols);
     g = dz_.data();
   }
-  conv2d_backward(shape_, n, x, W_, g, dW_, db_, dx, work_.data(), work_.size());
+  conv2d_backward(shape_, n, x, W_, relu_y, g, dW_, db_, dx, work_.data(), work_.size());
 }
 
 template class Conv<float, 1>;

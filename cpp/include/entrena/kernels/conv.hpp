@@ -78,14 +78,16 @@ template <class T>
 void conv2d_forward(const Conv2dShape& s, index_t n, const T* x, const T* W, const T* b, T* y,
                     bool relu, T* work, index_t work_size, ConvAlgorithm algorithm = ConvAlgorithm::Auto);
 
-// x: (n, C, H, W), W: (F, C/groups, kh, kw), dy: (n, F, Ho, Wo)
-// dW: (F, C/groups, kh, kw) += dL/dW, db: (F,) += sums of dy over samples and
-// positions, dx: (n, C, H, W) = dL/dx; each skipped when null. Gradients
-// accumulate into dW and db, as in PyTorch.
+// x: (n, C, H, W), W: (F, C/groups, kh, kw), dy: (n, F, Ho, Wo), relu_y: the
+// y of a forward pass with relu (n, F, Ho, Wo), or null
+// With g = dy, or dy where relu_y > 0 and 0 elsewhere (the ReLU's backward
+// pass, fused): dW: (F, C/groups, kh, kw) += dL/dW, db: (F,) += sums of g
+// over samples and positions, dx: (n, C, H, W) = dL/dx; each skipped when
+// null. Gradients accumulate into dW and db, as in PyTorch.
 // work: work_size elements (conv2d_workspace(s, n, true)).
 template <class T>
-void conv2d_backward(const Conv2dShape& s, index_t n, const T* x, const T* W, const T* dy, T* dW,
-                     T* db, T* dx, T* work, index_t work_size,
+void conv2d_backward(const Conv2dShape& s, index_t n, const T* x, const T* W, const T* relu_y, const T* dy,
+                     T* dW, T* db, T* dx, T* work, index_t work_size,
                      ConvAlgorithm algorithm = ConvAlgorithm::Auto);
 
 }  // namespace entrena

@@ -37,7 +37,8 @@ struct ConvArgs {
 // PyTorch's conv1d / conv2d compute it. W: (filters, C / groups, *kernel_size)
 // and b: (filters,), PyTorch's and ONNX's layouts. groups splits the
 // channels into groups convolved separately (groups = C: depthwise). With
-// ReLU the bias and the activation run in the GEMM epilogue.
+// ReLU the bias and the activation run in the kernels' epilogue, and
+// ReLU's backward pass where they read dy.
 //
 // Padding "same" gives out = ceil(size / stride) with a total padding of
 // max((out - 1)·stride + (k - 1)·dilation + 1 - size, 0), the extra element
