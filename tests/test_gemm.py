@@ -1,6 +1,7 @@
 """GEMM against the NumPy reference on every ISA variant this CPU runs, in
 float32 and float64: every transpose combination, alpha/beta, odd sizes,
-leading dimensions, MLP shapes; determinism across thread counts; bad input."""
+leading dimensions, MLP shapes, the fused epilogue (bias per column or per
+row, ReLU, a thread cap); determinism across thread counts; bad input."""
 import numpy as np
 import pytest
 
@@ -123,6 +124,61 @@ def test_same_bits_for_any_thread_count(isa, dtype, rng, threads, ta, tb, M, N, 
         results.append(K_.gemm(A, B, ta, tb, 1.5, 0.5, C))
     assert np.array_equal(results[0], results[1])
     assert np.array_equal(results[0], results[2])
+
+
+# ------------------------------------------------------- fused epilogue
+@pytest.mark.parametrize("bias_rows", [False, True], ids=["colbias", "rowbias"])
+@pytest.mark.parametrize("relu", [False, True], ids=["linear", "relu"])
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)],
+                         ids=["NN", "TN", "NT", "TT"])
+@pytest.mark.parametrize("M,N,K", [(1, 1, 1), (7, 3, 5), (6, 33, 27), (13, 70, 300), (64, 256, 288),
+                                   (150, 40, 600)])
+def test_gemm_fused_bias_and_relu(isa, dtype, rng, bias_rows, relu, ta, tb, M, N, K):
+    # The bias per column (dense layers) or per row (convolutions), then ReLU,
+    # applied in the epilogue of every tile shape (full, partial rows and
+    # columns, wide tiles) and after a K that spans several K blocks.
+    A, B = operands(rng, M, N, K, ta, tb)
+    bias = rng.standard_normal(M if bias_rows else N)
+    rtol, atol = tol(dtype, K)
+    check_kernel(K_.gemm_fused, ref.gemm_fused, [A, B, bias, bias_rows, relu, ta, tb], dtype,
+                 rtol=rtol, atol=atol, names=["C"])
+
+
+@pytest.mark.parametrize("bias_rows", [False, True], ids=["colbias", "rowbias"])
+def test_gemm_fused_alpha_beta_and_k_zero(isa, dtype, rng, bias_rows):
+    M, N, K = 37, 70, 450
+    A, B = operands(rng, M, N, K, False, False)
+    C = rng.standard_normal((M, N))
+    bias = rng.standard_normal(M if bias_rows else N)
+    rtol, atol = tol(dtype, K)
+    check_kernel(K_.gemm_fused, ref.gemm_fused, [A, B, bias, bias_rows, True, False, False, -0.5, 0.3, C],
+                 dtype, rtol=rtol, atol=atol)
+    # K == 0: only act(beta*C + bias).
+    Z = np.zeros((M, 0)), np.zeros((0, N))
+    check_kernel(K_.gemm_fused, ref.gemm_fused, [*Z, bias, bias_rows, False, False, False, 1.0, 2.0, C],
+                 dtype)
+
+
+@pytest.mark.parametrize("M,N,K", [(64, 1024, 27), (300, 300, 300), (33, 1000, 70)])
+def test_gemm_fused_same_bits_for_any_thread_count_and_cap(isa, dtype, rng, threads, M, N, K):
+    A, B = (a.astype(dtype) for a in operands(rng, M, N, K, False, False))
+    bias = rng.standard_normal(M).astype(dtype)
+    results = []
+    for n, cap in ((1, 0), (2, 0), (2, 1), (3, 2)):
+        _core.set_num_threads(n)
+        results.append(K_.gemm_fused(A, B, bias, True, True, max_threads=cap))
+    for r in results[1:]:
+        assert np.array_equal(results[0], r)
+
+
+def test_gemm_fused_bad_input_raises():
+    a, b = np.ones((3, 4)), np.ones((4, 2))
+    with pytest.raises(ValueError, match=r"bias: expected shape \(3,\) \(one per row of C\), got \(2,\)"):
+        K_.gemm_fused(a, b, np.ones(2), bias_rows=True)
+    with pytest.raises(ValueError, match=r"bias: expected shape \(2,\) \(one per column of C\), got \(3,\)"):
+        K_.gemm_fused(a, b, np.ones(3))
+    with pytest.raises(ValueError, match="max_threads: expected an integer >= 0, got -1"):
+        K_.gemm_fused(a, b, max_threads=-1)
 
 
 def test_bad_input_raises():

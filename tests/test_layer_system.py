@@ -45,6 +45,9 @@ LAYER_EXAMPLES = {
     "LayerNormalization": lambda: L.LayerNormalization(eps=1e-6, scale=False),
     "Reshape": lambda: L.Reshape((2, -1)),
     "ZeroPadding2D": lambda: L.ZeroPadding2D(((1, 0), (2, 2))),
+    "Conv1D": lambda: L.Conv1D(4, 3, strides=2, padding="same", groups=2, activation="elu", alpha=0.5),
+    "Conv2D": lambda: L.Conv2D(6, (3, 2), padding=(1, 0), dilation_rate=(2, 1), activation="relu",
+                               kernel_init="he_normal", use_bias=False),
 }
 
 

@@ -89,6 +89,44 @@ py::array gemm_typed(const Strided<T>& A, const Strided<T>& B, bool trans_a, boo
 
 template <class T>
 void bind_typed(py::module_& m) {
+  m.def("gemm_fused", [](const Array<T>& A, const Array<T>& B, std::optional<Array<T>> bias,
+                         bool bias_rows, bool relu, bool trans_a, bool trans_b, T alpha, T beta,
+                         std::optional<Array<T>> C, int max_threads) {
+    require_ndim(A, "A", 2);
+    require_ndim(B, "B", 2);
+    const index_t M = trans_a ? A.shape(1) : A.shape(0), K = trans_a ? A.shape(0) : A.shape(1);
+    const index_t Kb = trans_b ? B.shape(1) : B.shape(0), N = trans_b ? B.shape(0) : B.shape(1);
+    if (K != Kb)
+      throw ValueError(cat("B: expected op(B) with ", K, " rows (the columns of op(A)), got ", Kb));
+    const index_t nb = bias_rows ? M : N;
+    if (bias && (bias->ndim() != 1 || bias->shape(0) != nb))
+      throw ValueError(cat("bias: expected shape (", nb, ",) (", bias_rows ? "one per row" : "one per column",
+                           " of C), got ", shape_str(shape_of<T>(*bias))));
+    if (max_threads < 0) throw ValueError(cat("max_threads: expected an integer >= 0, got ", max_threads));
+    Array<T> out({M, N});
+    if (C) {
+      if (C->ndim() != 2 || C->shape(0) != M || C->shape(1) != N)
+        throw ValueError(cat("C: expected shape (", M, ", ", N, "), got ", shape_str(shape_of<T>(*C))));
+      std::memcpy(out.mutable_data(), C->data(), sizeof(T) * M * N);
+    } else if (beta != T(0)) {
+      throw ValueError(cat("C: required when beta != 0 (beta=", beta, "), got None"));
+    }
+    auto ld = [](index_t cols) { return cols > 1 ? cols : index_t(1); };
+    {
+      py::gil_scoped_release nogil;
+      gemm_fused<T>(trans_a ? Trans::T : Trans::N, trans_b ? Trans::T : Trans::N, M, N, K, alpha,
+                    A.data(), ld(A.shape(1)), B.data(), ld(B.shape(1)), beta, out.mutable_data(), ld(N),
+                    bias ? bias->data() : nullptr, relu, bias_rows ? BiasAxis::Rows : BiasAxis::Columns,
+                    max_threads);
+    }
+    return out;
+  }, py::arg("A"), py::arg("B"), py::arg("bias") = py::none(), py::arg("bias_rows") = false,
+     py::arg("relu") = false, py::arg("trans_a") = false, py::arg("trans_b") = false,
+     py::arg("alpha") = 1.0, py::arg("beta") = 0.0, py::arg("C") = py::none(), py::arg("max_threads") = 0,
+     "act(alpha * op(A) @ op(B) + beta * C + bias) as a new array: bias (N,) added to every row,\n"
+     "or (M,) added to every column when bias_rows; act = max(., 0) when relu. At most\n"
+     "max_threads threads (0: as many as the work calls for).");
+
   m.def("dense_forward", [](const Array<T>& x, const Array<T>& W, std::optional<Array<T>> b,
                             bool relu) {
     require_ndim(x, "x", 2);

@@ -20,6 +20,7 @@ from .layers import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, B
                      GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
                      LayerNormalization, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D, Reshape,
                      ZeroPadding2D)
+from .layers import Conv1D, Conv2D
 from .losses import (BinaryCrossentropy, BinaryCrossentropyWithLogits, CategoricalCrossentropy,
                      HalfMeanSquaredError, Hinge, Huber, MeanAbsoluteError, MeanSquaredError,
                      MulticlassHinge)
@@ -72,6 +73,7 @@ __all__ = [
     "CategoricalCrossentropy", "MeanSquaredError", "HalfMeanSquaredError", "MeanAbsoluteError", "Huber",
     "BinaryCrossentropy", "BinaryCrossentropyWithLogits", "Hinge", "MulticlassHinge", "SGD",
     "Adam", "AdamW", "RMSprop", "Adagrad",
+    "Conv1D", "Conv2D",
     "train_test_split", "train_val_test_split", "StandardScaler", "MinMaxScaler", "one_hot",
     "Callback", "History", "callbacks", "data", "datasets", "layers", "losses", "metrics", "optimizers", "schedules",
     "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D",

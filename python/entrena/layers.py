@@ -6,8 +6,8 @@ message ("units: expected an integer >= 1, got 0").
 
 Layers act on the last axis of (n, ..., features) where that makes sense
 (Dense, activations, Normalization), as in Keras.
-Pooling, ZeroPadding2D and BatchNormalization see (n, C, ...) with the
-channels on axis 1, as in PyTorch.
+Convolutions, pooling, ZeroPadding2D and BatchNormalization see (n, C, ...)
+with the channels on axis 1, as in PyTorch.
 """
 from __future__ import annotations
 
@@ -523,6 +523,46 @@ class ZeroPadding2D(Layer):
 
     def __init__(self, padding=1, *, input_shape=None, name: str | None = None):
         super().__init__(padding=padding, name=name, input_shape=input_shape)
+
+
+class _Conv(Layer):
+    """The arguments shared by Conv1D and Conv2D."""
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding="valid", dilation_rate=1,
+                 groups: int = 1, activation: str | None = None, *, alpha: float | None = None,
+                 use_bias: bool = True, kernel_init="glorot_uniform", bias_init="zeros", input_shape=None,
+                 name: str | None = None):
+        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
+                         dilation_rate=dilation_rate, groups=groups, activation=activation, alpha=alpha,
+                         use_bias=use_bias, kernel_init=_initializer_arg(kernel_init),
+                         bias_init=_initializer_arg(bias_init), name=name, input_shape=input_shape)
+
+    @property
+    def alpha(self):
+        """The activation's alpha (leaky_relu, elu), or None."""
+        return self._engine_config.get("alpha")
+
+
+class Conv1D(_Conv):
+    """1-D convolution over (n, channels, length) sequences, as PyTorch's
+    conv1d: y = activation(conv(x, W) + b), W of shape (filters,
+    channels / groups, kernel_size), b (filters,). ``padding`` is "valid",
+    "same" (ceil(length / strides) outputs) or zeros on both sides (an int);
+    ``groups=channels`` convolves each channel on its own (depthwise)."""
+
+    type = "Conv1D"
+
+
+class Conv2D(_Conv):
+    """2-D convolution over (n, channels, height, width) images, as PyTorch's
+    conv2d: y = activation(conv(x, W) + b), W of shape (filters,
+    channels / groups, kh, kw), b (filters,). ``kernel_size``, ``strides``,
+    ``dilation_rate``: an int or (rows, columns); ``padding``: "valid",
+    "same" (ceil(size / strides) outputs) or zeros on both sides (an int or
+    (ph, pw)); ``groups=channels`` convolves each channel on its own
+    (depthwise)."""
+
+    type = "Conv2D"
 
 
 def from_config(cfg: dict) -> Layer:

@@ -128,7 +128,7 @@ TEST(layers_added_by_value) {
 
 TEST(layer_errors) {
   CHECK_THROWS(ValueError, make_layer<float>(Json::parse(R"({"type": "MaxPool2D", "pool_size": 0})")),
-               "pool_size: expected an integer >= 1 or an array of 2 of them, got 0");
+               "pool_size: expected an integer >= 1, got 0");
   CHECK_THROWS(ValueError, make_layer<float>(Json::parse(R"({"type": "AvgPool1D", "padding": "full"})")),
                "padding: expected one of 'valid', 'same'; got 'full'");
   CHECK_THROWS(ValueError, make_layer<float>(Json::parse(R"({"type": "BatchNormalization", "momentum": 1.5})")),

@@ -48,12 +48,13 @@ void check_args(Trans ta, Trans tb, index_t M, index_t N, index_t K, const T* A,
 
 // C = act(beta*C + bias) without a product (K == 0 or alpha == 0).
 template <class T>
-void scale_only(index_t M, index_t N, T beta, T* C, index_t ldc, const T* bias, bool relu) {
+void scale_only(index_t M, index_t N, T beta, T* C, index_t ldc, const T* bias, bool relu,
+                bool bias_rows) {
   for (index_t i = 0; i < M; ++i) {
     T* c = C + i * ldc;
     for (index_t j = 0; j < N; ++j) {
       T x = beta == T(0) ? T(0) : c[j] * beta;
-      if (bias) x += bias[j];
+      if (bias) x += bias[bias_rows ? i : j];
       if (relu) x = x < T(0) ? T(0) : x;
       c[j] = x;
     }
@@ -65,18 +66,24 @@ void scale_only(index_t M, index_t N, T beta, T* C, index_t ldc, const T* bias, 
 template <class T>
 void gemm_fused(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, const T* A,
                 index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc, const T* bias,
-                bool relu) {
+                bool relu, BiasAxis bias_axis, int max_threads) {
   check_args(ta, tb, M, N, K, A, lda, B, ldb, C, ldc);
+  if (bias_axis != BiasAxis::Columns && bias_axis != BiasAxis::Rows)
+    throw ValueError(cat("gemm: bias_axis must be Columns (0) or Rows (1), got ", static_cast<int>(bias_axis)));
+  if (max_threads < 0) throw ValueError(cat("gemm: max_threads must be >= 0, got ", max_threads));
+  const bool bias_rows = bias_axis == BiasAxis::Rows;
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == T(0)) {
-    scale_only(M, N, beta, C, ldc, bias, relu);
+    scale_only(M, N, beta, C, ldc, bias, relu, bias_rows);
     return;
   }
   // One thread per ~half a million multiply-adds: below that, waking a
   // second thread costs more than it saves.
   const double work = static_cast<double>(M) * N * K;
-  const int nt = threads_for(work, 262144.0);
-  const kernels::GemmArgs<T> g{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu, nt};
+  int nt = threads_for(work, 262144.0);
+  if (max_threads > 0 && nt > max_threads) nt = max_threads;
+  const kernels::GemmArgs<T> g{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu,
+                               bias_rows, nt};
   kernels::table<T>().gemm(g);
 }
 
@@ -122,7 +129,7 @@ double fma_peak_gflops(double seconds, Isa isa, int threads) {
   template void gemm<T>(Trans, Trans, index_t, index_t, index_t, T, const T*, index_t,       \
                         const T*, index_t, T, T*, index_t);                                   \
   template void gemm_fused<T>(Trans, Trans, index_t, index_t, index_t, T, const T*, index_t, \
-                              const T*, index_t, T, T*, index_t, const T*, bool);
+                              const T*, index_t, T, T*, index_t, const T*, bool, BiasAxis, int);
 ENTRENA_INSTANTIATE(float)
 ENTRENA_INSTANTIATE(double)
 #undef ENTRENA_INSTANTIATE

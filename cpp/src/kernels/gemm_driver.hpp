@@ -40,8 +40,9 @@ template <class T>
 struct Epilogue {
   T alpha;
   T beta;         // 0: overwrite, 1: accumulate, else scale C first
-  const T* bias;  // NR values for this tile's columns, or null
+  const T* bias;  // this tile's NR column values (its ROWS row values when bias_rows), or null
   bool relu;
+  bool bias_rows;
 };
 
 // The micro-kernel. It computes ROWS (<= MR) rows of an MR×NR tile
@@ -142,7 +143,14 @@ inline void vec_tile(index_t kc, const T* a, index_t as, const T* b, index_t bs,
       for (int v = 0; v < NV; ++v)
         acc[i][v] = simd::fma(load(c + i * ldc + v * W, v), vb, acc[i][v]);
   }
-  if (bias) {
+  if (bias && ep.bias_rows) {
+#pragma GCC unroll 16
+    for (int i = 0; i < ROWS; ++i) {
+      const R bi = simd::set1(bias[i]);
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[i][v] = simd::add(acc[i][v], bi);
+    }
+  } else if (bias) {
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
       const R bv = load(bias + v * W, v);
@@ -291,7 +299,7 @@ struct Driver {
       constexpr index_t WN = B::WIDE * NR;
       for (; jr + WN <= nc; jr += WN) {
         Epilogue<T> e = ep;
-        if (e.bias) e.bias += jc + jr;
+        if (e.bias) e.bias += e.bias_rows ? i0 : jc + jr;
         wide_tile<AL>(kc, a, as, g.B + pc * g.ldb + jc + jr, g.ldb, g.C + i0 * g.ldc + jc + jr,
                       g.ldc, mr, e);
       }
@@ -301,7 +309,7 @@ struct Driver {
       const T* b = b_packed ? bpack + (jr / NR) * NR * kc : g.B + pc * g.ldb + jc + jr;
       const index_t bs = b_packed ? NR : g.ldb;
       Epilogue<T> e = ep;
-      if (e.bias) e.bias += jc + jr;
+      if (e.bias) e.bias += e.bias_rows ? i0 : jc + jr;
       if constexpr (!simd::kMaskedLoads) {
         // The edge panel of a B read in place, zero-padded (see vec_tile).
         if (nr < NR && !b_packed) {
@@ -333,7 +341,7 @@ struct Driver {
         const index_t kc = imin(kb, g.K - pc);
         const bool last = pc + kc == g.K;
         const Epilogue<T> ep{g.alpha, pc == 0 ? g.beta : T(1), last ? g.bias : nullptr,
-                             last && g.relu};
+                             last && g.relu, g.bias_rows};
         if (pack_a)
           for (index_t ir = 0; ir < mc; ir += MR)
             pack_a_panel<MR>(g, ic + ir, imin(MR, mc - ir), pc, kc, abuf + ir * kc);
@@ -395,7 +403,8 @@ struct Driver {
   }
 };
 
-// The table entry: C = act(alpha·op(A)·op(B) + beta·C + bias) with blocking B.
+// The table entry: C = act(alpha·op(A)·op(B) + beta·C + bias) with blocking B
+// (bias per column of C, or per row when g.bias_rows).
 template <class B>
 void run(const Args<typename B::T>& g) {
   Driver<B>::run(g);

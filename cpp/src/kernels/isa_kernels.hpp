@@ -10,6 +10,8 @@
 #include "simd.hpp"
 // The kernels.
 #include "activations_impl.hpp"
+#include "conv_direct_impl.hpp"
+#include "conv_impl.hpp"
 #include "gemm_driver.hpp"
 #include "optimizers_loops.hpp"
 #include "vmath.hpp"
@@ -22,6 +24,10 @@ template <class T, class Gemm>
 constexpr kernels::Table<T> make_table() {
   kernels::Table<T> t{};
   t.gemm = &gemm::run<Gemm>;
+  t.im2col = &conv::im2col<T>;
+  t.col2im = &conv::col2im<T>;
+  t.conv_direct_forward = &conv::direct_forward<T>;
+  t.conv_direct_backward = &conv::direct_backward<T>;
 
   t.math_exp = &math_exp<T>;
   t.math_expm1 = &math_expm1<T>;

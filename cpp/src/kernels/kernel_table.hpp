@@ -32,6 +32,7 @@
 #include <cstdint>
 
 #include "entrena/cpu.hpp"
+#include "entrena/kernels/conv.hpp"
 #include "entrena/kernels/gemm.hpp"
 
 namespace entrena::kernels {
@@ -54,9 +55,10 @@ struct GemmArgs {
   T beta;
   T* C;
   index_t ldc;
-  const T* bias;  // (N,) or null
+  const T* bias;  // (N,), or (M,) when bias_rows; or null
   bool relu;
-  int threads;  // chosen by the dispatcher (threads_for), >= 1
+  bool bias_rows;  // the bias holds one value per row of C (else one per column)
+  int threads;     // chosen by the dispatcher (threads_for), >= 1
 };
 
 // A 64-byte-aligned scratch buffer of at least n elements owned by the
@@ -110,6 +112,19 @@ struct Table {
 
   // GEMM (gemm_driver.hpp)
   void (*gemm)(const GemmArgs<T>& g);
+
+  // Convolution data movement (conv_impl.hpp): one sample's Cg channels of
+  // a group to columns (row stride ld), and columns back to the image
+  // (overwriting dx; dcol is used as scratch).
+  void (*im2col)(const Conv2dShape& s, idx Cg, const T* x, T* col, idx ld);
+  void (*col2im)(const Conv2dShape& s, idx Cg, T* dcol, idx ld, T* dx);
+  // Direct convolution (conv_direct_impl.hpp), one sample and one group:
+  // x (Cg, H, W), w (Fg, Cg·kh·kw), y, relu_y (or null) and dy (Fg, Ho, Wo),
+  // dWt (Cg·kh·kw, Fg) and db (Fg,) set when first, else added to.
+  void (*conv_direct_forward)(const Conv2dShape& s, idx Fg, const T* x, const T* w, const T* b, T* y, bool relu,
+                              T* scratch);
+  void (*conv_direct_backward)(const Conv2dShape& s, idx Fg, const T* x, const T* w, const T* relu_y, const T* dy,
+                               T* dWt, T* db, bool first, T* dx, T* scratch);
 
   // Vector math (vmath.hpp) and activations (activations_impl.hpp)
   Map math_exp, math_expm1, math_log, math_log1p, math_tanh, math_erf, math_erfc;

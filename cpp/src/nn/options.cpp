@@ -31,6 +31,8 @@ std::string bound_text(double lo, double hi, bool open_lo, bool open_hi) {
 
 }  // namespace
 
+std::string describe(const Json& v) { return given(v); }
+
 std::string join_names(std::vector<std::string> names, bool sort) {
   if (sort) std::sort(names.begin(), names.end());
   std::string out;
@@ -121,21 +123,18 @@ std::vector<double> Options::numbers(const char* key, std::vector<double> def, s
 std::vector<index_t> Options::sizes(const char* key, std::vector<index_t> def, std::size_t count, index_t lo) {
   const Json* v = get(key);
   if (!v) return def;
-  const std::string k = this->key(key);
-  auto expected = [&] { return cat("an integer >= ", lo, " or an array of ", count, " of them"); };
+  std::vector<index_t> out;
   if (v->is_integer()) {
-    if (v->as_int() < lo) throw ValueError(cat(k, ": expected ", expected(), ", got ", v->as_int()));
-    return std::vector<index_t>(count, static_cast<index_t>(v->as_int()));
+    out.assign(count, check_integer(this->key(key).c_str(), static_cast<index_t>(v->as_int()), lo));
+    return out;
   }
   if (!v->is_array() || v->size() != count)
-    throw TypeError(cat(k, ": expected ", expected(), ", got ",
-                        v->is_array() ? cat("an array of ", v->size()) : value_text(*v)));
-  std::vector<index_t> out;
+    throw TypeError(cat(this->key(key), ": expected an integer or a list of ", count, " integers, got ",
+                        v->is_array() ? cat("an array of ", v->size()) : given(*v)));
   for (std::size_t i = 0; i < count; ++i) {
-    const Json& e = v->at(i);
-    if (!e.is_integer()) throw TypeError(cat(k, "[", i, "]: expected an integer, got ", value_text(e)));
-    if (e.as_int() < lo) throw ValueError(cat(k, "[", i, "]: expected an integer >= ", lo, ", got ", e.as_int()));
-    out.push_back(static_cast<index_t>(e.as_int()));
+    const std::string k = cat(this->key(key), "[", i, "]");
+    if (!v->at(i).is_integer()) throw TypeError(cat(k, ": expected an integer, got ", given(v->at(i))));
+    out.push_back(check_integer(k.c_str(), static_cast<index_t>(v->at(i).as_int()), lo));
   }
   return out;
 }

@@ -13,6 +13,7 @@
 #include "entrena/nn/pooling.hpp"
 #include "entrena/nn/reshape.hpp"
 #include "entrena/nn/zero_padding.hpp"
+#include "entrena/nn/conv.hpp"
 
 namespace entrena {
 
@@ -60,6 +61,8 @@ Registry& registry() {
                         builtin<LayerNormalization>("LayerNormalization"),
                         builtin<Reshape>("Reshape"),
                         builtin<ZeroPadding2D>("ZeroPadding2D"),
+                        builtin<Conv1D>("Conv1D"),
+                        builtin<Conv2D>("Conv2D"),
                     }};
   return r;
 }

@@ -9,7 +9,8 @@ Submodules: ``gemm`` (GEMM and dense layer), ``activations``, ``losses``,
 benchmarks' baseline). The metrics' twins are the functions of
 ``entrena.metrics``.
 ``pooling`` (pooling and zero padding) and ``batch_norm`` (batch and layer
-normalization) are the twins of those layers' kernels.
+normalization) are the twins of those layers' kernels; ``conv``: convolution
+(Conv1D, Conv2D) through sliding windows.
 """
 from . import activations, augment, checks, gemm, losses, normalization, optimizers, trainer  # noqa: F401
-from . import batch_norm, pooling  # noqa: F401
+from . import batch_norm, conv, pooling  # noqa: F401

@@ -12,6 +12,17 @@ def gemm(A, B, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, C=None):
     return out
 
 
+def gemm_fused(A, B, bias=None, bias_rows=False, relu=False, trans_a=False, trans_b=False, alpha=1.0,
+               beta=0.0, C=None, max_threads=0):
+    """act(alpha * op(A) @ op(B) + beta * C + bias): bias (N,) added to every
+    row, or (M,) added to every column when bias_rows; act = max(., 0) when
+    relu. max_threads does not change the result."""
+    out = gemm(A, B, trans_a, trans_b, alpha, beta, C)
+    if bias is not None:
+        out = out + (bias[:, None] if bias_rows else bias[None, :])
+    return np.maximum(out, 0.0) if relu else out
+
+
 def dense_forward(x, W, b=None, relu=False):
     """x: (n, in), W: (in, out), b: (out,) -> y = x·W + b: (n, out);
     max(y, 0) when relu."""

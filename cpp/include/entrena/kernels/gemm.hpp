@@ -27,15 +27,27 @@ template <class T>
 void gemm(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, const T* A,
           index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc);
 
+// Which axis of C gemm_fused's bias runs along.
+enum class BiasAxis : int {
+  Columns = 0,  // bias: (N,), one value per column, added to every row (a dense layer's bias)
+  Rows = 1,     // bias: (M,), one value per row, added to every column (a convolution's
+                // bias over C = (channels, positions))
+};
+
 // The same product with a fused epilogue, applied while each C tile is
 // still in registers:
 //   C = act(alpha * op(A) * op(B) + beta * C + bias)
-// bias: (N,) added to every row of C, or null; act = max(·, 0) when relu,
-// else the identity. Shapes and guarantees as for gemm().
+// bias: (N,) added to every row of C (bias_axis Columns) or (M,) added to
+// every column (Rows), or null; act = max(·, 0) when relu, else the
+// identity. max_threads: 0 lets the work and get_num_threads() decide;
+// n >= 1 uses at most n threads (1: the calling thread only, for kernels
+// that call GEMM inside their own parallel loop, so that OpenMP is never
+// nested). Shapes and guarantees as for gemm(); the result does not depend
+// on max_threads.
 template <class T>
 void gemm_fused(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, const T* A,
                 index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc, const T* bias,
-                bool relu);
+                bool relu, BiasAxis bias_axis = BiasAxis::Columns, int max_threads = 0);
 
 // The float32 multiply-add throughput of this machine, in GFLOP/s (one FMA
 // counts as 2 flops): `threads` threads each run independent chains of

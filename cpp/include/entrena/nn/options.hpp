@@ -43,9 +43,9 @@ class Options {
   std::string choice(const char* key, const std::string& def, const std::vector<std::string>& allowed);
   // An array of `count` numbers (TypeError / ValueError otherwise); def when absent.
   std::vector<double> numbers(const char* key, std::vector<double> def, std::size_t count);
-  // `count` integers >= lo, given as one integer (the same on every axis) or
-  // as an array of `count` integers (window sizes such as pool_size); def
-  // when absent.
+  // Sizes per axis: an integer (for every axis) or a list of `count`
+  // integers, each >= lo; `count` values (def when absent). TypeError /
+  // ValueError naming the key, or the key and index ("kernel_size[1]").
   std::vector<index_t> sizes(const char* key, std::vector<index_t> def, std::size_t count, index_t lo = 1);
 
   // ValueError for keys no getter asked for.
@@ -57,6 +57,10 @@ class Options {
   std::string who_, prefix_;
   std::vector<std::string> asked_;
 };
+
+// How a JSON value reads in messages: `string "abc"`, `number 2.5`,
+// `bool true`, `array`.
+std::string describe(const Json& v);
 
 // Checks shared by makers and constructors; messages as above.
 double check_number(const char* key, double v, double lo = -std::numeric_limits<double>::infinity(),
