@@ -32,3 +32,7 @@ def test_cpp_library_ctest_install_and_consumers(tmp_path):
     assert "100% tests passed" in out, out[-3000:]
     assert "same predictions in Python and C++" in out, out[-3000:]
     assert "README example: ok" in out, out[-3000:]
+    # the CNN example trains, predicts better than chance and reloads identically
+    assert "GlobalAveragePooling2D" in out and "cnn.safetensors and loaded back: identical" in out, out[-3000:]
+    acc = float(out.split("test accuracy ")[1].split()[0])
+    assert acc > 0.9, out[-3000:]

@@ -48,6 +48,7 @@ cmake -S "$root/examples/cpp" -B "$consumer" "${gen[@]}" -DCMAKE_BUILD_TYPE=Rele
   -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$consumer" -j "$jobs"
 "$consumer/train_xor" "$tmp"
+"$consumer/train_cnn" "$tmp"
 
 step "consumer project with add_subdirectory"
 sub=$tmp/subdir
