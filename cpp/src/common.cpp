@@ -30,21 +30,32 @@ index_t checked_mul(index_t a, index_t b, const char* what) {
   return a * b;
 }
 
-index_t checked_add(index_t a, index_t b, const std::string& what) {
+index_t checked_add(index_t a, index_t b, std::string_view what) {
   if (a < 0 || b < 0) throw ValueError(cat(what, ": negative size"));
   if (a > kMaxElements - b) throw ValueError(cat(what, ": more than 2^40 elements in all"));
   return a + b;
 }
 
-index_t checked_shape_size(const std::vector<index_t>& shape, const std::string& what) {
+namespace {
+template <class Sizes>
+index_t shape_size_checked(const Sizes& shape, std::string_view what) {
   index_t n = 1;
+  auto text = [&] { return shape_str(std::vector<index_t>(shape.begin(), shape.end())); };
   for (index_t d : shape) {
-    if (d < 0) throw ValueError(cat(what, ": negative size in shape ", shape_str(shape)));
+    if (d < 0) throw ValueError(cat(what, ": negative size in shape ", text()));
     if (d != 0 && n > kMaxElements / d)
-      throw ValueError(cat(what, ": shape ", shape_str(shape), " has more than 2^40 elements"));
+      throw ValueError(cat(what, ": shape ", text(), " has more than 2^40 elements"));
     n *= d;
   }
   return n;
+}
+}  // namespace
+
+index_t checked_shape_size(const std::vector<index_t>& shape, std::string_view what) {
+  return shape_size_checked(shape, what);
+}
+index_t checked_shape_size(std::initializer_list<index_t> shape, std::string_view what) {
+  return shape_size_checked(shape, what);
 }
 
 }  // namespace entrena

@@ -7,9 +7,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <initializer_list>
 #include <vector>
 
 namespace entrena {
@@ -73,8 +76,10 @@ constexpr index_t kMaxElements = index_t(1) << 40;
 // a * b, a + b, or the product of a shape's sizes; ValueError naming `what`
 // when a size is negative or the result exceeds kMaxElements.
 index_t checked_mul(index_t a, index_t b, const char* what);
-index_t checked_add(index_t a, index_t b, const std::string& what);
-index_t checked_shape_size(const std::vector<index_t>& shape, const std::string& what);
+// (what is a string_view so that the checks allocate nothing unless they throw.)
+index_t checked_add(index_t a, index_t b, std::string_view what);
+index_t checked_shape_size(const std::vector<index_t>& shape, std::string_view what);
+index_t checked_shape_size(std::initializer_list<index_t> shape, std::string_view what);
 
 // A 64-byte-aligned array of T that owns its memory. Elements that come
 // into existence (by growing) are zero; existing contents are kept when the
@@ -112,15 +117,14 @@ class AlignedBuffer {
 
  private:
   struct Free {
-    void operator()(T* p) const { std::free(p); }
+    void operator()(T* p) const { ::operator delete(static_cast<void*>(p), std::align_val_t{64}); }
   };
   // New storage for n elements (n > capacity_) holding the current contents.
   void grow(index_t n) {
     constexpr std::size_t kMax = (SIZE_MAX - 63) / sizeof(T);
     if (static_cast<std::uint64_t>(n) > kMax) throw std::bad_alloc();
     const std::size_t bytes = (static_cast<std::size_t>(n) * sizeof(T) + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, bytes);
-    if (!p) throw std::bad_alloc();
+    void* p = ::operator new(bytes, std::align_val_t{64});  // throws std::bad_alloc
     if (size_) std::memcpy(p, ptr_.get(), static_cast<std::size_t>(size_) * sizeof(T));
     ptr_.reset(static_cast<T*>(p));
     capacity_ = n;

@@ -1,6 +1,7 @@
 #include "entrena/kernels/pooling.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "entrena/parallel.hpp"
@@ -53,12 +54,69 @@ index_t argmax_in(const T* xp, index_t in_w, const Window& win) {
   return best;
 }
 
+// Every window lies inside the plane (no padding reaches it): the case of
+// "valid" pooling, taken by the branch-free row kernels below.
+bool windows_inside(const PoolGeometry& g) {
+  return g.pad_top == 0 && g.pad_left == 0 && (g.out_h - 1) * g.stride_h + g.pool_h <= g.in_h &&
+         (g.out_w - 1) * g.stride_w + g.pool_w <= g.in_w;
+}
+
+// Outputs of a row are handled in chunks of this many (stack buffers).
+constexpr index_t kRowChunk = 64;
+
+// Whether u replaces the running maximum v: larger, or the first NaN.
+// (Bitwise operators: no short-circuit branches, so loops stay vectorised.)
+template <class T>
+inline bool takes_over(T u, T v) {
+  return (u > v) | ((u != u) & (v == v));
+}
+
+// The maxima of the windows of output row oh, outputs [o0, o0 + m) of the
+// plane xp, into best: window positions in row-by-row order, each a select
+// over consecutive outputs (no branch on the data, so it vectorises and
+// never mispredicts).
+template <class T>
+inline void row_maxima(const PoolGeometry& g, const T* xp, index_t oh, index_t o0, index_t m, T* best) {
+  const index_t sw = g.stride_w;
+  for (index_t kh = 0; kh < g.pool_h; ++kh) {
+    const T* row = xp + (oh * g.stride_h + kh) * g.in_w + o0 * sw;
+    for (index_t kw = 0; kw < g.pool_w; ++kw) {
+      if (kh == 0 && kw == 0) {
+        for (index_t j = 0; j < m; ++j) best[j] = row[j * sw];
+        continue;
+      }
+#pragma omp simd
+      for (index_t j = 0; j < m; ++j) {
+        const T u = row[j * sw + kw], v = best[j];
+        best[j] = takes_over(u, v) ? u : v;
+      }
+    }
+  }
+}
+
+// Planes to threads whole (as for_each_window).
+template <class F>
+void for_each_plane(const PoolGeometry& g, F f) {
+  const double work = static_cast<double>(g.planes) * g.out_h * g.out_w * (g.pool_h * g.pool_w + 1);
+  const int nt = threads_for(work, 65536.0);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (index_t p = 0; p < g.planes; ++p) f(p);
+}
+
 }  // namespace
 
 template <class T>
 void max_pool_forward(const T* x, T* y, const PoolGeometry& g) {
   // x: (planes, in_h, in_w), y: (planes, out_h, out_w)
   const index_t in = g.in_h * g.in_w, out = g.out_h * g.out_w;
+  if (windows_inside(g)) {
+    for_each_plane(g, [&](index_t p) {
+      for (index_t oh = 0; oh < g.out_h; ++oh)
+        for (index_t o0 = 0; o0 < g.out_w; o0 += kRowChunk)
+          row_maxima(g, x + p * in, oh, o0, std::min(kRowChunk, g.out_w - o0), y + p * out + oh * g.out_w + o0);
+    });
+    return;
+  }
   for_each_window(g, [](index_t) {}, [&](index_t p, index_t o, const Window& win) {
     const T* xp = x + p * in;
     y[p * out + o] = xp[argmax_in(xp, g.in_w, win)];
@@ -69,6 +127,47 @@ template <class T>
 void max_pool_backward(const T* x, const T* dy, T* dx, const PoolGeometry& g) {
   // x, dx: (planes, in_h, in_w), dy: (planes, out_h, out_w)
   const index_t in = g.in_h * g.in_w, out = g.out_h * g.out_w;
+  if (windows_inside(g) && in <= INT32_MAX) {
+    // The window's first maximum again (as row_maxima, keeping where it
+    // is), then dy added there.
+    for_each_plane(g, [&](index_t p) {
+      const T* xp = x + p * in;
+      T* dxp = dx + p * in;
+      std::memset(dxp, 0, static_cast<std::size_t>(in) * sizeof(T));
+      alignas(64) T best[kRowChunk];
+      alignas(64) std::int32_t where[kRowChunk];  // offsets in the plane
+      const index_t sw = g.stride_w;
+      for (index_t oh = 0; oh < g.out_h; ++oh)
+        for (index_t o0 = 0; o0 < g.out_w; o0 += kRowChunk) {
+          const index_t m = std::min(kRowChunk, g.out_w - o0);
+          for (index_t kh = 0; kh < g.pool_h; ++kh) {
+            const index_t at = (oh * g.stride_h + kh) * g.in_w + o0 * sw;
+            const T* row = xp + at;
+            const auto at32 = static_cast<std::int32_t>(at), sw32 = static_cast<std::int32_t>(sw);
+            for (index_t kw = 0; kw < g.pool_w; ++kw) {
+              if (kh == 0 && kw == 0) {
+                for (std::int32_t j = 0; j < m; ++j) {
+                  best[j] = row[j * sw];
+                  where[j] = at32 + j * sw32;
+                }
+                continue;
+              }
+              const auto kw32 = static_cast<std::int32_t>(kw);
+#pragma omp simd
+              for (std::int32_t j = 0; j < m; ++j) {
+                const T u = row[j * sw + kw], v = best[j];
+                const bool take = takes_over(u, v);
+                best[j] = take ? u : v;
+                where[j] = take ? at32 + j * sw32 + kw32 : where[j];
+              }
+            }
+          }
+          const T* d = dy + p * out + oh * g.out_w + o0;
+          for (index_t j = 0; j < m; ++j) dxp[where[j]] += d[j];
+        }
+    });
+    return;
+  }
   for_each_window(
       g, [&](index_t p) { std::memset(dx + p * in, 0, static_cast<std::size_t>(in) * sizeof(T)); },
       [&](index_t p, index_t o, const Window& win) {
