@@ -70,15 +70,15 @@ def check_gradient(f, analytic, x, *, eps=1e-6, rtol=1e-6, atol=1e-8, what="grad
                                err_msg=what)
 
 
-def same_on_one_and_two_threads(fn, *args):
-    """fn(*args) on one thread and on two: every output (an array or a tuple
-    of them) must be bitwise equal. Returns the outputs."""
+def same_on_one_and_two_threads(fn, *args, **kwargs):
+    """fn(*args, **kwargs) on one thread and on two: every output (an array
+    or a tuple of them) must be bitwise equal. Returns the outputs."""
     before = _core.get_num_threads()
     try:
         _core.set_num_threads(1)
-        one = fn(*args)
+        one = fn(*args, **kwargs)
         _core.set_num_threads(2)
-        two = fn(*args)
+        two = fn(*args, **kwargs)
     finally:
         _core.set_num_threads(before)
     for a, b in zip(_as_tuple(one), _as_tuple(two)):

@@ -52,6 +52,8 @@ def test_pool_kernels_match_reference(isa, dtype, rng, case):
         if mode == "max":
             dx = same_on_one_and_two_threads(bwd, x, dy, *geo)
             want = ref.max_pool_backward(x64, dy.astype(np.float64), *geo)
+            # The training path (indices kept by the forward pass): the same bits.
+            np.testing.assert_array_equal(same_on_one_and_two_threads(bwd, x, dy, *geo, via_indices=True), dx)
         else:
             dx = same_on_one_and_two_threads(bwd, dy, shape, *geo)
             want = ref.avg_pool_backward(dy.astype(np.float64), shape, *geo)
@@ -64,6 +66,8 @@ def test_max_pool_ties_go_to_the_first_maximum(dtype, rng):
         y = K.max_pool_forward(x, *geo)
         dy = rng.normal(size=y.shape).astype(dtype)
         assert_same(K.max_pool_backward(x, dy, *geo), ref.max_pool_backward(x.astype(np.float64), dy, *geo), dtype)
+        np.testing.assert_array_equal(K.max_pool_backward(x, dy, *geo, via_indices=True),
+                                      K.max_pool_backward(x, dy, *geo))
     # Window (0, 0) holds [[1, 3], [3, 1]]: the 3 of the first row wins.
     x = np.array([[[[1.0, 3.0, 3.0, 0.0], [3.0, 1.0, 2.0, 2.0]]]], dtype=dtype)
     dx = K.max_pool_backward(x, np.ones((1, 1, 1, 3), dtype), (2, 2), (1, 1))
@@ -73,6 +77,13 @@ def test_max_pool_ties_go_to_the_first_maximum(dtype, rng):
 def test_max_pool_nan_wins(dtype):
     x = np.array([[[1.0, np.nan, 3.0, 2.0]]], dtype=dtype)
     np.testing.assert_array_equal(K.max_pool_forward(x, (2,)), np.array([[[np.nan, 3.0]]], dtype))
+    # The gradient goes to the NaN (the first one when there are several).
+    x = np.array([[[1.0, np.nan, np.nan, 2.0, 5.0, 1.0]]], dtype=dtype)
+    for kw in ({}, {"via_indices": True}):
+        for geo in (((3,), None, "valid"), ((3,), (2,), "same")):
+            dy = np.arange(1, 1 + K.max_pool_forward(x, *geo).shape[-1], dtype=dtype).reshape(1, 1, -1)
+            want = ref.max_pool_backward(x.astype(np.float64), dy.astype(np.float64), *geo)
+            np.testing.assert_array_equal(K.max_pool_backward(x, dy, *geo, **kw), want)
 
 
 @pytest.mark.parametrize("case", SMALL_CASES, ids=_id)

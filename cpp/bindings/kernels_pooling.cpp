@@ -68,13 +68,22 @@ void bind_typed(py::module_& m) {
   m.def("avg_pool_forward", forward(&avg_pool_forward<T>), py::arg("x"), py::arg("pool_size"),
         py::arg("strides") = py::none(), py::arg("padding") = "valid");
   m.def("max_pool_backward", [](const Array<T>& x, const Array<T>& dy, const Sizes& pool_size, const OptSizes& strides,
-                                const std::string& padding) {
+                                const std::string& padding, bool via_indices) {
     const PoolGeometry g = geometry_of(shape_of<T>(x), pool_size, strides, padding);
     require_shape(dy, "dy", pooled_shape(shape_of<T>(x), g));
     Array<T> dx = like(x);
-    max_pool_backward<T>(x.data(), dy.data(), dx.mutable_data(), g);
+    if (via_indices) {
+      // The training path: the forward pass keeps where the maxima are.
+      std::vector<T> y(static_cast<std::size_t>(dy.size()));
+      std::vector<std::int32_t> argmax(y.size());
+      max_pool_forward_indices<T>(x.data(), y.data(), argmax.data(), g);
+      max_pool_backward_indices<T>(argmax.data(), dy.data(), dx.mutable_data(), g);
+    } else {
+      max_pool_backward<T>(x.data(), dy.data(), dx.mutable_data(), g);
+    }
     return dx;
-  }, py::arg("x"), py::arg("dy"), py::arg("pool_size"), py::arg("strides") = py::none(), py::arg("padding") = "valid");
+  }, py::arg("x"), py::arg("dy"), py::arg("pool_size"), py::arg("strides") = py::none(), py::arg("padding") = "valid",
+     py::arg("via_indices") = false);
   m.def("avg_pool_backward", [](const Array<T>& dy, const Shape& input_shape, const Sizes& pool_size,
                                 const OptSizes& strides, const std::string& padding) {
     const PoolGeometry g = geometry_of(input_shape, pool_size, strides, padding);

@@ -94,6 +94,37 @@ inline void row_maxima(const PoolGeometry& g, const T* xp, index_t oh, index_t o
   }
 }
 
+// As row_maxima, also keeping where each maximum is: offsets in the plane
+// (int32, so that the selects stay as wide as float vectors).
+template <class T>
+inline void row_argmax(const PoolGeometry& g, const T* xp, index_t oh, index_t o0, index_t m, T* best,
+                       std::int32_t* where) {
+  const index_t sw = g.stride_w;
+  const auto sw32 = static_cast<std::int32_t>(sw);
+  for (index_t kh = 0; kh < g.pool_h; ++kh) {
+    const index_t at = (oh * g.stride_h + kh) * g.in_w + o0 * sw;
+    const T* row = xp + at;
+    const auto at32 = static_cast<std::int32_t>(at);
+    for (index_t kw = 0; kw < g.pool_w; ++kw) {
+      if (kh == 0 && kw == 0) {
+        for (std::int32_t j = 0; j < m; ++j) {
+          best[j] = row[j * sw];
+          where[j] = at32 + j * sw32;
+        }
+        continue;
+      }
+      const auto kw32 = static_cast<std::int32_t>(kw);
+#pragma omp simd
+      for (std::int32_t j = 0; j < m; ++j) {
+        const T u = row[j * sw + kw], v = best[j];
+        const bool take = takes_over(u, v);
+        best[j] = take ? u : v;
+        where[j] = take ? at32 + j * sw32 + kw32 : where[j];
+      }
+    }
+  }
+}
+
 // Planes to threads whole (as for_each_window).
 template <class F>
 void for_each_plane(const PoolGeometry& g, F f) {
@@ -128,40 +159,16 @@ void max_pool_backward(const T* x, const T* dy, T* dx, const PoolGeometry& g) {
   // x, dx: (planes, in_h, in_w), dy: (planes, out_h, out_w)
   const index_t in = g.in_h * g.in_w, out = g.out_h * g.out_w;
   if (windows_inside(g) && in <= INT32_MAX) {
-    // The window's first maximum again (as row_maxima, keeping where it
-    // is), then dy added there.
+    // The window's first maximum again, then dy added where it is.
     for_each_plane(g, [&](index_t p) {
-      const T* xp = x + p * in;
       T* dxp = dx + p * in;
       std::memset(dxp, 0, static_cast<std::size_t>(in) * sizeof(T));
       alignas(64) T best[kRowChunk];
-      alignas(64) std::int32_t where[kRowChunk];  // offsets in the plane
-      const index_t sw = g.stride_w;
+      alignas(64) std::int32_t where[kRowChunk];
       for (index_t oh = 0; oh < g.out_h; ++oh)
         for (index_t o0 = 0; o0 < g.out_w; o0 += kRowChunk) {
           const index_t m = std::min(kRowChunk, g.out_w - o0);
-          for (index_t kh = 0; kh < g.pool_h; ++kh) {
-            const index_t at = (oh * g.stride_h + kh) * g.in_w + o0 * sw;
-            const T* row = xp + at;
-            const auto at32 = static_cast<std::int32_t>(at), sw32 = static_cast<std::int32_t>(sw);
-            for (index_t kw = 0; kw < g.pool_w; ++kw) {
-              if (kh == 0 && kw == 0) {
-                for (std::int32_t j = 0; j < m; ++j) {
-                  best[j] = row[j * sw];
-                  where[j] = at32 + j * sw32;
-                }
-                continue;
-              }
-              const auto kw32 = static_cast<std::int32_t>(kw);
-#pragma omp simd
-              for (std::int32_t j = 0; j < m; ++j) {
-                const T u = row[j * sw + kw], v = best[j];
-                const bool take = takes_over(u, v);
-                best[j] = take ? u : v;
-                where[j] = take ? at32 + j * sw32 + kw32 : where[j];
-              }
-            }
-          }
+          row_argmax(g, x + p * in, oh, o0, m, best, where);
           const T* d = dy + p * out + oh * g.out_w + o0;
           for (index_t j = 0; j < m; ++j) dxp[where[j]] += d[j];
         }
@@ -208,11 +215,49 @@ void avg_pool_backward(const T* dy, T* dx, const PoolGeometry& g) {
       });
 }
 
+bool max_pool_indices_fit(const PoolGeometry& g) { return g.in_h * g.in_w <= INT32_MAX; }
+
+template <class T>
+void max_pool_forward_indices(const T* x, T* y, std::int32_t* argmax, const PoolGeometry& g) {
+  const index_t in = g.in_h * g.in_w, out = g.out_h * g.out_w;
+  if (!max_pool_indices_fit(g)) throw ValueError("max_pool_forward_indices: planes of more than 2^31 elements");
+  if (windows_inside(g)) {
+    for_each_plane(g, [&](index_t p) {
+      for (index_t oh = 0; oh < g.out_h; ++oh)
+        for (index_t o0 = 0; o0 < g.out_w; o0 += kRowChunk) {
+          const index_t at = p * out + oh * g.out_w + o0;
+          row_argmax(g, x + p * in, oh, o0, std::min(kRowChunk, g.out_w - o0), y + at, argmax + at);
+        }
+    });
+    return;
+  }
+  for_each_window(g, [](index_t) {}, [&](index_t p, index_t o, const Window& win) {
+    const T* xp = x + p * in;
+    const index_t k = argmax_in(xp, g.in_w, win);
+    y[p * out + o] = xp[k];
+    argmax[p * out + o] = static_cast<std::int32_t>(k);
+  });
+}
+
+template <class T>
+void max_pool_backward_indices(const std::int32_t* argmax, const T* dy, T* dx, const PoolGeometry& g) {
+  const index_t in = g.in_h * g.in_w, out = g.out_h * g.out_w;
+  for_each_plane(g, [&](index_t p) {
+    T* dxp = dx + p * in;
+    const std::int32_t* a = argmax + p * out;
+    const T* d = dy + p * out;
+    std::memset(dxp, 0, static_cast<std::size_t>(in) * sizeof(T));
+    for (index_t o = 0; o < out; ++o) dxp[a[o]] += d[o];
+  });
+}
+
 #define ENTRENA_INSTANTIATE(T)                                                     \
   template void max_pool_forward<T>(const T*, T*, const PoolGeometry&);            \
   template void max_pool_backward<T>(const T*, const T*, T*, const PoolGeometry&); \
   template void avg_pool_forward<T>(const T*, T*, const PoolGeometry&);            \
-  template void avg_pool_backward<T>(const T*, T*, const PoolGeometry&);
+  template void avg_pool_backward<T>(const T*, T*, const PoolGeometry&);                        \
+  template void max_pool_forward_indices<T>(const T*, T*, std::int32_t*, const PoolGeometry&); \
+  template void max_pool_backward_indices<T>(const std::int32_t*, const T*, T*, const PoolGeometry&);
 ENTRENA_INSTANTIATE(float)
 ENTRENA_INSTANTIATE(double)
 #undef ENTRENA_INSTANTIATE

@@ -68,11 +68,21 @@ void PoolingBase<T, M>::check_rank(const Shape& input_shape, int d) const {
 }
 
 template <class T, PoolMode M>
-void PoolingBase<T, M>::forward(const T* x, T* y, index_t n, bool, Rng&) {
+void PoolingBase<T, M>::forward(const T* x, T* y, index_t n, bool training, Rng&) {
   PoolGeometry g = geo_;
   g.planes = n * geo_.planes;
-  if constexpr (M == PoolMode::Max) max_pool_forward(x, y, g);
-  else avg_pool_forward(x, y, g);
+  argmax_valid_ = false;
+  if constexpr (M == PoolMode::Max) {
+    if (training && max_pool_indices_fit(g)) {
+      argmax_.reserve_at_least(n * shape_size(this->out_shape_));
+      max_pool_forward_indices(x, y, argmax_.data(), g);
+      argmax_valid_ = true;
+    } else {
+      max_pool_forward(x, y, g);
+    }
+  } else {
+    avg_pool_forward(x, y, g);
+  }
 }
 
 template <class T, PoolMode M>
@@ -80,8 +90,12 @@ void PoolingBase<T, M>::backward(const T* x, const T*, const T* dy, T* dx, index
   if (!dx) return;
   PoolGeometry g = geo_;
   g.planes = n * geo_.planes;
-  if constexpr (M == PoolMode::Max) max_pool_backward(x, dy, dx, g);
-  else avg_pool_backward(dy, dx, g);
+  if constexpr (M == PoolMode::Max) {
+    if (argmax_valid_) max_pool_backward_indices(argmax_.data(), dy, dx, g);
+    else max_pool_backward(x, dy, dx, g);
+  } else {
+    avg_pool_backward(dy, dx, g);
+  }
 }
 
 // ------------------------------------------------------------------ Pooling

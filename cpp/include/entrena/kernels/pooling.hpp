@@ -4,6 +4,8 @@
 // (pool_h = stride_h = 1); global pooling a single window over the plane.
 #pragma once
 
+#include <cstdint>
+
 #include "entrena/common.hpp"
 
 namespace entrena {
@@ -30,6 +32,17 @@ void max_pool_forward(const T* x, T* y, const PoolGeometry& g);
 // chose), summed where windows overlap; dx is overwritten.
 template <class T>
 void max_pool_backward(const T* x, const T* dy, T* dx, const PoolGeometry& g);
+
+// As max_pool_forward, also writing argmax: (planes, out_h, out_w), where
+// in its plane (h·in_w + w) each maximum is; for planes of up to 2^31
+// elements (max_pool_indices_fit). max_pool_backward_indices then routes
+// dy there: the same dx as max_pool_backward, bit for bit, without reading
+// x again (the training path of MaxPool layers).
+bool max_pool_indices_fit(const PoolGeometry& g);
+template <class T>
+void max_pool_forward_indices(const T* x, T* y, std::int32_t* argmax, const PoolGeometry& g);
+template <class T>
+void max_pool_backward_indices(const std::int32_t* argmax, const T* dy, T* dx, const PoolGeometry& g);
 
 // x: (planes, in_h, in_w), y: (planes, out_h, out_w)
 // y = the mean of each window over the positions inside the plane.

@@ -33,6 +33,11 @@ class PoolingBase : public Layer<T> {
   // ValueError unless the per-sample shape is (C, L) (D = 1) or (C, H, W).
   void check_rank(const Shape& input_shape, int d) const;
   PoolGeometry geo_;
+  // Max pooling in training: where each maximum of the last forward pass
+  // was (the backward pass then reads neither x nor y); valid while
+  // argmax_valid_.
+  AlignedBuffer<std::int32_t> argmax_;
+  bool argmax_valid_ = false;
 };
 
 // Windows of pool_size moved by strides over the last D axes: (n, C, L)
