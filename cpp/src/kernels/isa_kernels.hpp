@@ -14,6 +14,7 @@
 #include "conv_impl.hpp"
 #include "gemm_driver.hpp"
 #include "optimizers_loops.hpp"
+#include "pool_impl.hpp"
 #include "vmath.hpp"
 
 namespace entrena::ENTRENA_ISA_NS {
@@ -28,6 +29,8 @@ constexpr kernels::Table<T> make_table() {
   t.col2im = &conv::col2im<T>;
   t.conv_direct_forward = &conv::direct_forward<T>;
   t.conv_direct_backward = &conv::direct_backward<T>;
+  t.pool_row_max = &pool::row_maxima<T>;
+  t.pool_row_argmax = &pool::row_argmax<T>;
 
   t.math_exp = &math_exp<T>;
   t.math_expm1 = &math_expm1<T>;

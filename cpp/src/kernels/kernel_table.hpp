@@ -34,6 +34,7 @@
 #include "entrena/cpu.hpp"
 #include "entrena/kernels/conv.hpp"
 #include "entrena/kernels/gemm.hpp"
+#include "entrena/kernels/pooling.hpp"
 
 namespace entrena::kernels {
 
@@ -118,6 +119,11 @@ struct Table {
   // (overwriting dx; dcol is used as scratch).
   void (*im2col)(const Conv2dShape& s, idx Cg, const T* x, T* col, idx ld);
   void (*col2im)(const Conv2dShape& s, idx Cg, T* dcol, idx ld, T* dx);
+  // Max pooling (pool_impl.hpp): the windows of output row oh, outputs
+  // [o0, o0 + m) (m <= 64), all inside the plane xp: their maxima into best,
+  // and where they are (offsets in the plane) into where.
+  void (*pool_row_max)(const PoolGeometry& g, const T* xp, idx oh, idx o0, idx m, T* best);
+  void (*pool_row_argmax)(const PoolGeometry& g, const T* xp, idx oh, idx o0, idx m, T* best, std::int32_t* where);
   // Direct convolution (conv_direct_impl.hpp), one sample and one group:
   // x (Cg, H, W), w (Fg, Cg·kh·kw), y, relu_y (or null) and dy (Fg, Ho, Wo),
   // dWt (Cg·kh·kw, Fg) and db (Fg,) set when first, else added to.

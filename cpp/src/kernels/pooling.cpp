@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "entrena/parallel.hpp"
+#include "kernel_table.hpp"
 
 namespace entrena {
 
@@ -64,67 +65,6 @@ bool windows_inside(const PoolGeometry& g) {
 // Outputs of a row are handled in chunks of this many (stack buffers).
 constexpr index_t kRowChunk = 64;
 
-// Whether u replaces the running maximum v: larger, or the first NaN.
-// (Bitwise operators: no short-circuit branches, so loops stay vectorised.)
-template <class T>
-inline bool takes_over(T u, T v) {
-  return (u > v) | ((u != u) & (v == v));
-}
-
-// The maxima of the windows of output row oh, outputs [o0, o0 + m) of the
-// plane xp, into best: window positions in row-by-row order, each a select
-// over consecutive outputs (no branch on the data, so it vectorises and
-// never mispredicts).
-template <class T>
-inline void row_maxima(const PoolGeometry& g, const T* xp, index_t oh, index_t o0, index_t m, T* best) {
-  const index_t sw = g.stride_w;
-  for (index_t kh = 0; kh < g.pool_h; ++kh) {
-    const T* row = xp + (oh * g.stride_h + kh) * g.in_w + o0 * sw;
-    for (index_t kw = 0; kw < g.pool_w; ++kw) {
-      if (kh == 0 && kw == 0) {
-        for (index_t j = 0; j < m; ++j) best[j] = row[j * sw];
-        continue;
-      }
-#pragma omp simd
-      for (index_t j = 0; j < m; ++j) {
-        const T u = row[j * sw + kw], v = best[j];
-        best[j] = takes_over(u, v) ? u : v;
-      }
-    }
-  }
-}
-
-// As row_maxima, also keeping where each maximum is: offsets in the plane
-// (int32, so that the selects stay as wide as float vectors).
-template <class T>
-inline void row_argmax(const PoolGeometry& g, const T* xp, index_t oh, index_t o0, index_t m, T* best,
-                       std::int32_t* where) {
-  const index_t sw = g.stride_w;
-  const auto sw32 = static_cast<std::int32_t>(sw);
-  for (index_t kh = 0; kh < g.pool_h; ++kh) {
-    const index_t at = (oh * g.stride_h + kh) * g.in_w + o0 * sw;
-    const T* row = xp + at;
-    const auto at32 = static_cast<std::int32_t>(at);
-    for (index_t kw = 0; kw < g.pool_w; ++kw) {
-      if (kh == 0 && kw == 0) {
-        for (std::int32_t j = 0; j < m; ++j) {
-          best[j] = row[j * sw];
-          where[j] = at32 + j * sw32;
-        }
-        continue;
-      }
-      const auto kw32 = static_cast<std::int32_t>(kw);
-#pragma omp simd
-      for (std::int32_t j = 0; j < m; ++j) {
-        const T u = row[j * sw + kw], v = best[j];
-        const bool take = takes_over(u, v);
-        best[j] = take ? u : v;
-        where[j] = take ? at32 + j * sw32 + kw32 : where[j];
-      }
-    }
-  }
-}
-
 // Planes to threads whole (as for_each_window).
 template <class F>
 void for_each_plane(const PoolGeometry& g, F f) {
@@ -144,7 +84,7 @@ void max_pool_forward(const T* x, T* y, const PoolGeometry& g) {
     for_each_plane(g, [&](index_t p) {
       for (index_t oh = 0; oh < g.out_h; ++oh)
         for (index_t o0 = 0; o0 < g.out_w; o0 += kRowChunk)
-          row_maxima(g, x + p * in, oh, o0, std::min(kRowChunk, g.out_w - o0), y + p * out + oh * g.out_w + o0);
+          kernels::table<T>().pool_row_max(g, x + p * in, oh, o0, std::min(kRowChunk, g.out_w - o0), y + p * out + oh * g.out_w + o0);
     });
     return;
   }
@@ -168,7 +108,7 @@ void max_pool_backward(const T* x, const T* dy, T* dx, const PoolGeometry& g) {
       for (index_t oh = 0; oh < g.out_h; ++oh)
         for (index_t o0 = 0; o0 < g.out_w; o0 += kRowChunk) {
           const index_t m = std::min(kRowChunk, g.out_w - o0);
-          row_argmax(g, x + p * in, oh, o0, m, best, where);
+          kernels::table<T>().pool_row_argmax(g, x + p * in, oh, o0, m, best, where);
           const T* d = dy + p * out + oh * g.out_w + o0;
           for (index_t j = 0; j < m; ++j) dxp[where[j]] += d[j];
         }
@@ -226,7 +166,7 @@ void max_pool_forward_indices(const T* x, T* y, std::int32_t* argmax, const Pool
       for (index_t oh = 0; oh < g.out_h; ++oh)
         for (index_t o0 = 0; o0 < g.out_w; o0 += kRowChunk) {
           const index_t at = p * out + oh * g.out_w + o0;
-          row_argmax(g, x + p * in, oh, o0, std::min(kRowChunk, g.out_w - o0), y + at, argmax + at);
+          kernels::table<T>().pool_row_argmax(g, x + p * in, oh, o0, std::min(kRowChunk, g.out_w - o0), y + at, argmax + at);
         }
     });
     return;
