@@ -93,6 +93,30 @@ def evaluate_targets(res):
                         "threads": res["memory"].get("threads"), "measured": r, "goal": 1.0,
                         "ratio": r, "unit": "×", "met": met,
                         "note": "" if r is None else f"{e / 2**20:.1f} MiB vs {p / 2**20:.1f} MiB"})
+    cnn = _get(res, "cnn", "data", "workloads") or {}
+    for wl, wr in cnn.items():
+        for t, per in wr.get("timing", {}).items():
+            e, p = per.get("entrena", {}), per.get("torch", {})
+            es, ps = e.get("samples_per_s"), p.get("samples_per_s")
+            goal = wr.get("targets", {}).get("vs_torch")
+            r = es / ps if es and ps else None
+            if goal:
+                out.append(_target(f"CNN {wl}: entrena ≥ {goal:g}× PyTorch", int(t), r, goal, r,
+                                   note=wr.get("limits", "")))
+            peak = wr.get("targets", {}).get("peak")
+            if peak:
+                f = e.get("peak_fraction")
+                out.append(_target(f"CNN {wl} end to end ≥ {peak:.0%} of FMA peak", int(t), f, peak, f,
+                                   unit="%", note=wr.get("limits", "")))
+        mems = [(per.get("entrena", {}).get("peak_delta_bytes"), per.get("torch", {}).get("peak_delta_bytes"))
+                for per in wr.get("timing", {}).values()]
+        mems = [(a, b) for a, b in mems if a is not None and b]
+        if mems:
+            e, p = max(m[0] for m in mems), max(m[1] for m in mems)
+            r = p / e if e else float("inf")
+            out.append({"target": f"peak training memory (CNN {wl}): entrena below PyTorch", "threads": "all",
+                        "measured": r, "goal": 1.0, "ratio": r, "unit": "×", "met": bool(e < p),
+                        "note": f"{e / 2**20:.1f} MiB vs {p / 2**20:.1f} MiB added by training"})
     return out
 
 
@@ -202,6 +226,15 @@ def markdown(res):
                 lines.append("")
             if g.get("stdout", "").strip():
                 lines += ["```", g["stdout"].rstrip(), "```", ""]
+
+    # ---- convolutional networks
+    c = res.get("cnn")
+    if c is not None:
+        lines += ["### Convolutional networks (benchmarks/cnn.py)", ""]
+        if "missing" in c:
+            lines += [f"CNN section missing: {c['missing']}.", ""]
+        else:
+            lines += [c["data"].get("about", ""), "", c["data"]["table"], ""]
 
     # ---- training
     if "train" in res:

@@ -181,6 +181,25 @@ def run_gemm(quick, outdir, timeout):
     return {"data": data, "stdout": r.stdout, "peaks": gemm_peaks(data)}
 
 
+# ------------------------------------------------------------------ CNN
+def run_cnn(quick, threads, outdir, timeout):
+    """benchmarks/cnn.py (LeNet-5 and a CIFAR-sized CNN against PyTorch) in a
+    subprocess; its JSON and table."""
+    script = os.path.join(HERE, "cnn.py")
+    path = os.path.join(outdir, "cnn.json")
+    cmd = [sys.executable, script, "--json", path, "--threads", ",".join(map(str, threads))] + \
+        (["--quick", "--rounds", "1"] if quick else [])
+    log("CNN: " + " ".join(shlex.quote(c) for c in cmd))
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=C.ROOT)
+    except subprocess.TimeoutExpired:
+        return {"missing": f"benchmarks/cnn.py timed out after {timeout} s"}
+    if r.returncode != 0 or not os.path.exists(path):
+        return {"missing": f"benchmarks/cnn.py failed ({r.returncode}): {r.stderr.strip()[-1500:]}"}
+    with open(path) as f:
+        return {"data": json.load(f)}
+
+
 def gemm_peaks(data):
     """{threads: peak GFLOP/s} from gemm.py's JSON. Accepts a key holding
     'peak' and 'gflop' (or a 'peak' dict) either as a number — with a
@@ -223,7 +242,7 @@ def parse_args(argv=None):
                         "with --quick, all cores)")
     p.add_argument("--out", default=os.path.join(HERE, "results"), help="output directory")
     p.add_argument("--libs", default=",".join(C.LIBS), help="subset of " + ",".join(C.LIBS))
-    p.add_argument("--only", default="gemm,train,predict,memory,digits",
+    p.add_argument("--only", default="gemm,train,predict,memory,digits,cnn",
                    help="subset of gemm,train,predict,memory,digits")
     p.add_argument("--update-doc", choices=("auto", "yes", "no"), default="auto",
                    help="rewrite BENCHMARKS.md (auto: after a full run of everything)")
@@ -364,6 +383,15 @@ def main(argv=None):
                     for lib in libs[rnd % len(libs):] + libs[:rnd % len(libs)]:
                         r = run_worker(dict(spec, lib=lib), t, workdir, args.timeout)
                         per[lib] = merge_rounds(per.get(lib), r, wl.n)
+
+    if "cnn" in only:
+        if _libs.available("torch")[0]:
+            log("convolutional networks")
+            res["cnn"] = run_cnn(args.quick, threads, args.out, args.timeout)
+            if "missing" in res["cnn"]:
+                log("CNN: " + res["cnn"]["missing"])
+        else:
+            res["cnn"] = {"missing": "PyTorch is not installed (benchmarks/cnn.py compares with it)"}
 
     if "predict" in only:
         log("predict latency (medium MLP)")

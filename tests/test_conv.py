@@ -506,3 +506,14 @@ def test_kernel_bad_input_raises():
         K_.conv2d_backward(x, w, np.ones((2, 6, 4, 4)), groups=2, relu_y=np.ones((2, 6, 4)))
     with pytest.raises(ValueError, match="algorithm: expected 'auto', 'gemm' or 'direct', got 'winograd'"):
         K_.conv2d_backward(x, w, np.ones((2, 6, 4, 4)), groups=2, algorithm="winograd")
+
+
+def test_summary_lists_shapes_and_parameters():
+    m = entrena.Sequential([L.Conv2D(8, 3, padding="same", activation="relu"), L.Conv2D(4, 3, groups=4),
+                            L.Flatten(), L.Dense(3)], input_shape=(2, 6, 6))
+    text = m.summary(print_fn=None)
+    rows = [line.split() for line in text.splitlines()[2:6]]
+    assert [r[1] for r in rows] == ["Conv2D", "Conv2D", "Flatten", "Dense"]
+    assert " ".join(rows[0][2:]) == f"(None, 8, 6, 6) {8 * 2 * 9 + 8}"
+    assert " ".join(rows[1][2:]) == f"(None, 4, 4, 4) {4 * 2 * 9 + 4}"     # groups=4: W is (4, 2, 3, 3)
+    assert f"Total params: {8 * 2 * 9 + 8 + 4 * 2 * 9 + 4 + 64 * 3 + 3:,}" in text

@@ -495,9 +495,11 @@ def test_cli_predict_model_saved_from_python(tmp_path, capsys):
     from entrena.__main__ import main
     X, y = entrena.datasets.load_digits(as_images=True)
     X, y = X[:300] / 16.0, y[:300]
-    m = entrena.Sequential([entrena.Input((1, 8, 8)), entrena.Flatten(), entrena.Dense(10)], seed=0)
+    m = entrena.Sequential([entrena.Input((1, 8, 8)), entrena.Conv2D(4, 3, padding="same", activation="relu"),
+                            entrena.BatchNormalization(), entrena.MaxPool2D(2), entrena.Flatten(),
+                            entrena.Dense(10)], seed=0)
     m.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
-    m.fit(X, y, epochs=20, verbose=0)
+    m.fit(X, y, epochs=10, verbose=0)
     path = tmp_path / "digits.safetensors"
     m.save(path)
     data = tmp_path / "pixels.csv"

@@ -1,0 +1,23 @@
+"""The Python examples run and show what they claim."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = os.path.join(ROOT, "examples")
+
+
+@pytest.mark.skipif(not os.path.isdir(EXAMPLES), reason="examples/ is not in this tree")
+def test_cnn_digits_beats_the_mlp():
+    r = subprocess.run([sys.executable, os.path.join(EXAMPLES, "cnn_digits.py")], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = re.search(r"test accuracy on (\d+) digits: MLP ([0-9.]+), CNN with augmentation ([0-9.]+)", r.stdout)
+    assert m, r.stdout[-3000:]
+    n, mlp, cnn = int(m.group(1)), float(m.group(2)), float(m.group(3))
+    assert n > 200
+    assert cnn > mlp and cnn > 0.97, r.stdout[-3000:]
+    assert "Conv2D" in r.stdout and "(None, 64, 4, 4)" in r.stdout     # the summary's shapes
