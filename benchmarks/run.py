@@ -162,42 +162,37 @@ def _brief(res):
     return "ok"
 
 
-# ------------------------------------------------------------------ GEMM
-def run_gemm(quick, outdir, timeout):
-    script = os.path.join(HERE, "gemm.py")
+# ------------------------------------------------------ GEMM and CNN scripts
+def run_json_script(name, args, outdir, timeout):
+    """benchmarks/<name>.py --json <outdir>/<name>.json *args in a
+    subprocess: {"data": its JSON, "stdout": ...} or {"missing": why}."""
+    script = os.path.join(HERE, f"{name}.py")
     if not os.path.exists(script):
-        return {"missing": "benchmarks/gemm.py does not exist yet"}
-    path = os.path.join(outdir, "gemm.json")
-    cmd = [sys.executable, script, "--json", path] + (["--quick"] if quick else [])
-    log("GEMM: " + " ".join(shlex.quote(c) for c in cmd))
+        return {"missing": f"benchmarks/{name}.py does not exist yet"}
+    path = os.path.join(outdir, f"{name}.json")
+    cmd = [sys.executable, script, "--json", path] + list(args)
+    log(f"{name}: " + " ".join(shlex.quote(c) for c in cmd))
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=C.ROOT)
     except subprocess.TimeoutExpired:
-        return {"missing": f"benchmarks/gemm.py timed out after {timeout} s"}
+        return {"missing": f"benchmarks/{name}.py timed out after {timeout} s"}
     if r.returncode != 0 or not os.path.exists(path):
-        return {"missing": f"benchmarks/gemm.py failed ({r.returncode}): {r.stderr.strip()[-1500:]}"}
+        return {"missing": f"benchmarks/{name}.py failed ({r.returncode}): {r.stderr.strip()[-1500:]}"}
     with open(path) as f:
-        data = json.load(f)
-    return {"data": data, "stdout": r.stdout, "peaks": gemm_peaks(data)}
+        return {"data": json.load(f), "stdout": r.stdout}
 
 
-# ------------------------------------------------------------------ CNN
+def run_gemm(quick, outdir, timeout):
+    res = run_json_script("gemm", ["--quick"] if quick else [], outdir, timeout)
+    if "data" in res:
+        res["peaks"] = gemm_peaks(res["data"])
+    return res
+
+
 def run_cnn(quick, threads, outdir, timeout):
-    """benchmarks/cnn.py (LeNet-5 and a CIFAR-sized CNN against PyTorch) in a
-    subprocess; its JSON and table."""
-    script = os.path.join(HERE, "cnn.py")
-    path = os.path.join(outdir, "cnn.json")
-    cmd = [sys.executable, script, "--json", path, "--threads", ",".join(map(str, threads))] + \
-        (["--quick", "--rounds", "1"] if quick else [])
-    log("CNN: " + " ".join(shlex.quote(c) for c in cmd))
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=C.ROOT)
-    except subprocess.TimeoutExpired:
-        return {"missing": f"benchmarks/cnn.py timed out after {timeout} s"}
-    if r.returncode != 0 or not os.path.exists(path):
-        return {"missing": f"benchmarks/cnn.py failed ({r.returncode}): {r.stderr.strip()[-1500:]}"}
-    with open(path) as f:
-        return {"data": json.load(f)}
+    """benchmarks/cnn.py: LeNet-5 and a CIFAR-sized CNN against PyTorch."""
+    args = ["--threads", ",".join(map(str, threads))] + (["--quick", "--rounds", "1"] if quick else [])
+    return run_json_script("cnn", args, outdir, timeout)
 
 
 def gemm_peaks(data):
