@@ -22,4 +22,5 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 (cd "$build" && ctest --output-on-failure)
 # The examples train, save and load models: run them too.
 "$build/examples/cpp/train_xor" "$(mktemp -d)" >/dev/null
+"$build/examples/cpp/train_cnn" "$(mktemp -d)" >/dev/null
 echo "sanitized C++ tests and examples: clean"

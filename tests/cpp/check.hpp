@@ -82,10 +82,12 @@ inline int run_all() {
 #define CHECK(cond) \
   do { if (!(cond)) check::fail(__FILE__, __LINE__, "CHECK(" #cond ")"); } while (0)
 
+// (Values are copied: `a` may be a member of a temporary, such as
+// layer.param_specs()[0].shape, which a reference would outlive.)
 #define CHECK_EQ(a, b)                                                                        \
   do {                                                                                        \
-    const auto& va_ = (a);                                                                    \
-    const auto& vb_ = (b);                                                                    \
+    const auto va_ = (a);                                                                     \
+    const auto vb_ = (b);                                                                     \
     if (!(va_ == vb_))                                                                        \
       check::fail(__FILE__, __LINE__,                                                         \
                   "CHECK_EQ(" #a ", " #b "): " + check::show(va_) + " != " + check::show(vb_)); \
