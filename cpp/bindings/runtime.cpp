@@ -6,6 +6,8 @@ void bind_runtime(py::module_& m) {
   m.def("set_num_threads", &set_num_threads, py::arg("n"),
         "Sets how many threads entrena's kernels may use (>= 1).");
   m.def("get_num_threads", &get_num_threads, "The number of threads entrena's kernels use.");
+  m.def("kernel_threads", &kernel_threads,
+        "The threads a kernel may use now: get_num_threads(), capped by the cores other processes keep busy.");
   m.def("max_hardware_threads", &max_hardware_threads);
   m.def("built_with_openmp", &built_with_openmp);
   m.def("set_seed", &set_seed, py::arg("seed"),

@@ -11,6 +11,9 @@ namespace entrena {
 // library is single-threaded and this only records the value.
 void set_num_threads(int n);
 int get_num_threads();
+// The threads a kernel may use now: get_num_threads(), capped by the cores
+// other processes leave free.
+int kernel_threads();
 // The number of hardware threads OpenMP reports (1 without OpenMP).
 int max_hardware_threads();
 // True when the library was built with OpenMP.
@@ -19,8 +22,9 @@ bool built_with_openmp();
 // Threads for a kernel doing `work` units (roughly flops); below the
 // threshold a kernel runs on one thread so small layers pay no start-up.
 inline int threads_for(double work, double per_thread = 65536.0) {
-  const int t = get_num_threads();
-  if (t <= 1 || work < 2 * per_thread) return 1;
+  if (work < 2 * per_thread) return 1;
+  const int t = kernel_threads();
+  if (t <= 1) return 1;
   const double fit = work / per_thread;
   return fit < t ? static_cast<int>(fit) : t;
 }

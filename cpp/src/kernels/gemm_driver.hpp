@@ -30,6 +30,7 @@ template <class T>
 using Args = kernels::GemmArgs<T>;
 
 inline index_t imin(index_t a, index_t b) { return a < b ? a : b; }
+inline index_t imax(index_t a, index_t b) { return a > b ? a : b; }
 inline index_t round_up(index_t a, index_t m) { return (a + m - 1) / m * m; }
 
 // How many rows of B ahead the micro-kernel prefetches.
@@ -392,9 +393,13 @@ struct Driver {
       rect(g, 0, g.M, 0, g.N, pack_a, pack_b);
       return;
     }
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
-    for (int t = 0; t < nt; ++t) {
-      const index_t lo = tiles * t / nt, hi = tiles * (t + 1) / nt;
+    // Slabs are handed out one at a time (several per thread), so a thread
+    // that shares its core with other work takes fewer of them instead of
+    // holding up the others. A slab spans at least 4 tiles.
+    const index_t slabs = imax(nt, imin(4 * static_cast<index_t>(nt), tiles / 4));
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
+    for (index_t t = 0; t < slabs; ++t) {
+      const index_t lo = tiles * t / slabs, hi = tiles * (t + 1) / slabs;
       if (split_n)
         rect(g, 0, g.M, lo * NR, imin(hi * NR, g.N), pack_a, pack_b);
       else
