@@ -39,7 +39,7 @@ std::atomic<int> g_free_cap{1 << 20};
 #if defined(__linux__)
 struct BusySampler {
   std::mutex mutex;
-  bool enabled = true;
+  std::atomic<bool> enabled{true};  // read without the mutex by kernel_threads()
   std::vector<int> cpus;  // the CPUs this process may run on
   double ticks_per_s = 100;
   bool have_last = false;

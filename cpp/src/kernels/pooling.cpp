@@ -16,16 +16,22 @@ struct Window {
   index_t h0, h1, w0, w1;
 };
 
-// Calls begin(p) for each plane p, then f(p, o, window) for its outputs o
-// in order (row by row). Planes are independent and go to threads whole, so
+// f(p) for each plane p. Planes are independent and go to threads whole, so
 // whatever a plane accumulates is added in the same order for any thread
 // count.
-template <class Begin, class F>
-void for_each_window(const PoolGeometry& g, Begin begin, F f) {
+template <class F>
+void for_each_plane(const PoolGeometry& g, F f) {
   const double work = static_cast<double>(g.planes) * g.out_h * g.out_w * (g.pool_h * g.pool_w + 1);
   const int nt = threads_for(work, 65536.0);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (index_t p = 0; p < g.planes; ++p) {
+  for (index_t p = 0; p < g.planes; ++p) f(p);
+}
+
+// Calls begin(p) for each plane p, then f(p, o, window) for its outputs o
+// in order (row by row), planes to threads as for_each_plane.
+template <class Begin, class F>
+void for_each_window(const PoolGeometry& g, Begin begin, F f) {
+  for_each_plane(g, [&](index_t p) {
     begin(p);
     for (index_t oh = 0; oh < g.out_h; ++oh) {
       const index_t h = oh * g.stride_h - g.pad_top;
@@ -35,7 +41,7 @@ void for_each_window(const PoolGeometry& g, Begin begin, F f) {
         f(p, oh * g.out_w + ow, Window{h0, h1, std::max<index_t>(w, 0), std::min(w + g.pool_w, g.in_w)});
       }
     }
-  }
+  });
 }
 
 // The index in the plane xp (row length in_w) of the window's first
@@ -65,15 +71,6 @@ bool windows_inside(const PoolGeometry& g) {
 // Outputs of a row are handled in chunks of this many (stack buffers).
 constexpr index_t kRowChunk = 64;
 
-// Planes to threads whole (as for_each_window).
-template <class F>
-void for_each_plane(const PoolGeometry& g, F f) {
-  const double work = static_cast<double>(g.planes) * g.out_h * g.out_w * (g.pool_h * g.pool_w + 1);
-  const int nt = threads_for(work, 65536.0);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (index_t p = 0; p < g.planes; ++p) f(p);
-}
-
 }  // namespace
 
 template <class T>
@@ -84,7 +81,8 @@ void max_pool_forward(const T* x, T* y, const PoolGeometry& g) {
     for_each_plane(g, [&](index_t p) {
       for (index_t oh = 0; oh < g.out_h; ++oh)
         for (index_t o0 = 0; o0 < g.out_w; o0 += kRowChunk)
-          kernels::table<T>().pool_row_max(g, x + p * in, oh, o0, std::min(kRowChunk, g.out_w - o0), y + p * out + oh * g.out_w + o0);
+          kernels::table<T>().pool_row_max(g, x + p * in, oh, o0, std::min(kRowChunk, g.out_w - o0),
+                                           y + p * out + oh * g.out_w + o0);
     });
     return;
   }

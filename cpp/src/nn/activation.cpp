@@ -118,9 +118,7 @@ Json ActivationLayer<T>::args() const {
 
 template <class T>
 Shape ActivationLayer<T>::build(const Shape& input_shape) {
-  if ((act_ == Activation::Softmax || act_ == Activation::LogSoftmax) && input_shape.empty())
-    throw ValueError(cat(activation_name(act_), ": expected inputs of shape (n, ..., features), got "
-                         "per-sample shape ", shape_str(input_shape)));
+  if (act_ == Activation::Softmax || act_ == Activation::LogSoftmax) features_of(activation_name(act_), input_shape);
   this->in_shape_ = input_shape;
   this->out_shape_ = input_shape;
   return input_shape;

@@ -72,10 +72,7 @@ Json Dense<T>::args() const {
 
 template <class T>
 Shape Dense<T>::build(const Shape& input_shape) {
-  if (input_shape.empty())
-    throw ValueError(cat("Dense: expected inputs of shape (n, ..., features), got per-sample shape ",
-                         shape_str(input_shape)));
-  in_ = input_shape.back();
+  in_ = features_of("Dense", input_shape);
   this->in_shape_ = input_shape;
   this->out_shape_ = input_shape;
   this->out_shape_.back() = units_;

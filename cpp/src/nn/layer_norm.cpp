@@ -23,10 +23,7 @@ Json LayerNormalization<T>::args() const {
 
 template <class T>
 Shape LayerNormalization<T>::build(const Shape& input_shape) {
-  if (input_shape.empty())
-    throw ValueError(cat("LayerNormalization: expected inputs of shape (n, ..., features), got per-sample shape ",
-                         shape_str(input_shape)));
-  features_ = input_shape.back();
+  features_ = features_of("LayerNormalization", input_shape);
   this->in_shape_ = input_shape;
   this->out_shape_ = input_shape;
   return input_shape;

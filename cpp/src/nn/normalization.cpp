@@ -8,10 +8,7 @@ namespace entrena {
 
 template <class T>
 Shape Normalization<T>::build(const Shape& input_shape) {
-  if (input_shape.empty())
-    throw ValueError(cat("Normalization: expected inputs of shape (n, ..., features), got per-sample shape ",
-                         shape_str(input_shape)));
-  features_ = input_shape.back();
+  features_ = features_of("Normalization", input_shape);
   this->in_shape_ = input_shape;
   this->out_shape_ = input_shape;
   return input_shape;

@@ -1,6 +1,5 @@
 #include "entrena/nn/reshape.hpp"
 
-#include <cstring>
 
 namespace entrena {
 
@@ -68,16 +67,6 @@ Shape Reshape<T>::build(const Shape& input_shape) {
   this->in_shape_ = input_shape;
   this->out_shape_ = out;
   return out;
-}
-
-template <class T>
-void Reshape<T>::forward(const T* x, T* y, index_t n, bool, Rng&) {
-  std::memcpy(y, x, static_cast<std::size_t>(n * shape_size(this->in_shape_)) * sizeof(T));
-}
-
-template <class T>
-void Reshape<T>::backward(const T*, const T*, const T* dy, T* dx, index_t n) {
-  if (dx) std::memcpy(dx, dy, static_cast<std::size_t>(n * shape_size(this->in_shape_)) * sizeof(T));
 }
 
 template class Reshape<float>;

@@ -99,6 +99,15 @@ Json Layer<T>::config() const {
   return j;
 }
 
+// The size of the last axis of (n, ..., features), for a layer (`who`)
+// that acts on it; ValueError for a per-sample shape of rank 0.
+inline index_t features_of(const std::string& who, const Shape& input_shape) {
+  if (input_shape.empty())
+    throw ValueError(cat(who, ": expected inputs of shape (n, ..., features), got per-sample shape ",
+                         shape_str(input_shape)));
+  return input_shape.back();
+}
+
 // The number of rows a kernel sees when a layer acts on the last axis of
 // (n, ..., features): n times the product of the middle sizes.
 inline index_t rows_of(index_t n, const Shape& sample_shape) {

@@ -1,7 +1,7 @@
 // Reshape: (n, *input_shape) -> (n, *target_shape).
 #pragma once
 
-#include "entrena/nn/layer.hpp"
+#include "entrena/nn/flatten.hpp"
 
 namespace entrena {
 
@@ -12,15 +12,13 @@ namespace entrena {
 // Config: {"target_shape": an integer or an array of integers >= 1, one of
 // them may be -1}. The config written has an array.
 template <class T>
-class Reshape : public Layer<T> {
+class Reshape : public ShapeOnlyLayer<T> {
  public:
   explicit Reshape(Shape target_shape);
   static std::unique_ptr<Layer<T>> from_config(Options& o);
   std::string kind() const override { return "Reshape"; }
   Json args() const override;
   Shape build(const Shape& input_shape) override;
-  void forward(const T* x, T* y, index_t n, bool training, Rng& rng) override;
-  void backward(const T* x, const T* y, const T* dy, T* dx, index_t n) override;
   const Shape& target_shape() const { return target_; }
 
  private:
