@@ -1,11 +1,17 @@
-"""Data sets: two small real ones that ship with entrena (no network
+"""Data sets: three small real ones that ship with entrena (no network
 needed) and synthetic generators for experiments.
 
-Real: ``load_digits`` (8×8 handwritten digits), ``load_iris``.
+Real: ``load_digits`` (8×8 handwritten digits), ``load_iris``, ``load_co2``
+(monthly atmospheric CO2 at Mauna Loa, 1958–2001: a time series).
 Synthetic (the same seed gives the same data; samples come shuffled, with
 the classes as balanced as the sample count allows): ``make_moons``,
 ``make_spirals``, ``make_blobs`` (classification: X float32, y int64) and
 ``make_regression`` (X float32, y float32).
+Sequences, for recurrent networks (X of shape (n, steps, features), float32
+unless ``window_series`` is given float64 data): ``make_adding_problem``,
+``make_sine_forecast`` (synthetic, the same seed gives the same data) and
+``window_series``, which cuts any series (such as ``load_co2``'s) into input
+windows and the values that follow them.
 """
 from __future__ import annotations
 
@@ -44,6 +50,34 @@ def load_iris(dtype="float32"):
 
 
 IRIS_CLASSES = ("setosa", "versicolor", "virginica")
+
+
+def load_co2(dtype="float32", *, return_weeks: bool = False):
+    """Monthly mean atmospheric CO2 at Mauna Loa Observatory, Hawaii, in ppm
+    (parts per million by volume), March 1958 to December 2001: 526 months.
+
+    The means are made from the Scripps Institution of Oceanography's weekly
+    averages (continuous air samples): each month is the mean of the weekly
+    values dated in it; the 5 months without any weekly value (1958-06,
+    1958-10, 1964-02 to 1964-04) are interpolated linearly between the
+    neighbouring months (see SOURCES.md). The series rises from 316 ppm
+    (March 1958) to 371 ppm (December 2001), with a yearly cycle of about
+    5 to 7 ppm from peak (May) to trough (September-October).
+
+    Returns (t, co2), or (t, co2, weeks) with return_weeks=True: t (526,)
+    float64, the time in decimal years at the middle of each month,
+    year + (month - 0.5) / 12 (so ``np.floor(t)`` is the year and
+    ``np.floor(t % 1 * 12) + 1`` the month); co2 (526,) of ``dtype``
+    (float32 or float64); weeks (526,) int64, the number of weekly values
+    averaged for each month (0 where the value is interpolated).
+    """
+    dt = _checks.resolve_dtype(dtype)
+    if not isinstance(return_weeks, (bool, np.bool_)):
+        raise TypeError(f"return_weeks: expected True or False, got {type(return_weeks).__name__}")
+    d = _load("co2")
+    t = d["year"].astype(np.float64) + (d["month"].astype(np.float64) - 0.5) / 12.0
+    co2 = d["co2"].astype(dt)
+    return (t, co2, d["weeks"].astype(np.int64)) if return_weeks else (t, co2)
 
 
 # -------------------------------------------------------------- synthetic
@@ -195,5 +229,113 @@ def make_blobs(n_samples: int = 300, centers=3, n_features: int = 2, cluster_std
     return (X, y, C) if return_centers else (X, y)
 
 
-__all__ = ["load_digits", "load_iris", "IRIS_CLASSES", "make_moons", "make_spirals",
-           "make_regression", "make_blobs"]
+# -------------------------------------------------------------- sequences
+def make_adding_problem(n_samples: int = 1000, steps: int = 50, seed=None):
+    """The adding problem (Hochreiter & Schmidhuber, 1997), a test of memory
+    over long sequences: each sample is a sequence of ``steps`` pairs
+    (value, marker). The values are uniform in [0, 1); the marker is 1 at
+    exactly two time steps, one in the first half (t < steps // 2) and one
+    in the second half (t >= steps // 2), and 0 elsewhere. The target is the
+    sum of the two marked values, in [0, 2). Always predicting 1 gives a
+    mean squared error of 1/6 ≈ 0.167; a network that solves the task does
+    much better.
+
+    Returns (X, y): X (n_samples, steps, 2) float32 with the values in
+    channel 0 and the markers in channel 1; y (n_samples, 1) float32.
+    """
+    n = _checks.check_int(n_samples, "n_samples", minimum=1)
+    steps = _checks.check_int(steps, "steps", minimum=2)
+    rng = _rng(seed)
+    values = rng.random((n, steps)).astype(np.float32)
+    half = steps // 2
+    first = rng.integers(0, half, n)
+    second = rng.integers(half, steps, n)
+    rows = np.arange(n)
+    markers = np.zeros((n, steps), dtype=np.float32)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    X = np.stack([values, markers], axis=2)
+    y = (values[rows, first] + values[rows, second]).reshape(n, 1)
+    return X, y
+
+
+def make_sine_forecast(n_samples: int = 1000, steps: int = 30, horizon: int = 1,
+                       noise: float = 0.1, seed=None):
+    """Forecasting sine waves: each sample is a window of ``steps`` noisy
+    values of its own sine wave; the target is the wave's next ``horizon``
+    values, without noise.
+
+    Sample i is the wave s_i(t) = a_i · sin(2π f_i t + φ_i) at the time
+    steps t = 0, 1, ..., with amplitude a_i uniform in [0.5, 1.5),
+    frequency f_i uniform in [0.025, 0.2) cycles per step (periods of 5 to
+    40 steps) and phase φ_i uniform in [0, 2π):
+
+        X[i, t, 0] = s_i(t) + noise · ε_it    for t = 0 .. steps-1,
+                     ε_it independent standard-normal
+        y[i, k]    = s_i(steps + k)           for k = 0 .. horizon-1
+
+    y is noise-free: the best forecast is the wave itself, and the noise in
+    X has standard deviation ``noise``. The waves do not depend on
+    ``noise`` (the same seed gives the same waves for any noise).
+
+    Returns (X, y): X (n_samples, steps, 1) float32, y (n_samples, horizon)
+    float32.
+    """
+    n = _checks.check_int(n_samples, "n_samples", minimum=1)
+    steps = _checks.check_int(steps, "steps", minimum=1)
+    horizon = _checks.check_int(horizon, "horizon", minimum=1)
+    noise = _checks.check_float(noise, "noise", minimum=0.0)
+    rng = _rng(seed)
+    amplitude = rng.uniform(0.5, 1.5, (n, 1))
+    frequency = rng.uniform(0.025, 0.2, (n, 1))
+    phase = rng.uniform(0.0, 2.0 * np.pi, (n, 1))
+    t = np.arange(steps + horizon)
+    wave = amplitude * np.sin(2.0 * np.pi * frequency * t + phase)
+    X = wave[:, :steps] + noise * rng.standard_normal((n, steps))
+    return X.astype(np.float32)[:, :, None], wave[:, steps:].astype(np.float32)
+
+
+def window_series(series, steps: int, horizon: int = 1, stride: int = 1):
+    """Cut a series into overlapping windows for sequence models: each
+    window's ``steps`` values are an input sequence and the ``horizon``
+    values right after it are its target.
+
+    ``series`` is a 1-D series (T,) or a multivariate one (T, F), time along
+    the first axis. Window i starts at time i·stride:
+
+        X[i] = series[i·stride : i·stride + steps]
+        y[i] = series[i·stride + steps : i·stride + steps + horizon]
+
+    for every i whose target fits in the series: n = (T - steps - horizon)
+    // stride + 1 windows (values at the end that do not fill a window are
+    left out).
+
+    Returns (X, y): X (n, steps, F) with F = 1 for a 1-D series; y
+    (n, horizon) for a 1-D series, (n, horizon, F) for a multivariate one.
+    Both are float64 if ``series`` is a float64 array, float32 otherwise
+    (lists, integers, float32), and are copies (C-contiguous), not views.
+    Raises ValueError if the series is shorter than one window (steps +
+    horizon values) or holds NaN or infinite values.
+    """
+    steps = _checks.check_int(steps, "steps", minimum=1)
+    horizon = _checks.check_int(horizon, "horizon", minimum=1)
+    stride = _checks.check_int(stride, "stride", minimum=1)
+    dtype = np.float64 if getattr(series, "dtype", None) == np.float64 else np.float32
+    s = _checks.as_float_array(series, "series", dtype, min_ndim=1, max_ndim=2)
+    if s.ndim == 2 and s.shape[1] == 0:
+        raise ValueError(f"series: expected at least one feature (column), got shape {s.shape}")
+    need = steps + horizon
+    if len(s) < need:
+        raise ValueError(f"series: expected at least steps + horizon = {need} time steps (one "
+                         f"window), got {len(s)}")
+    starts = np.arange(0, len(s) - need + 1, stride)
+    X = s[starts[:, None] + np.arange(steps)]
+    y = s[starts[:, None] + steps + np.arange(horizon)]
+    if s.ndim == 1:
+        X = X[:, :, None]
+    return np.ascontiguousarray(X), np.ascontiguousarray(y)
+
+
+__all__ = ["load_digits", "load_iris", "IRIS_CLASSES", "load_co2", "make_moons", "make_spirals",
+           "make_regression", "make_blobs", "make_adding_problem", "make_sine_forecast",
+           "window_series"]
