@@ -48,6 +48,12 @@ LAYER_EXAMPLES = {
     "Conv1D": lambda: L.Conv1D(4, 3, strides=2, padding="same", groups=2, activation="elu", alpha=0.5),
     "Conv2D": lambda: L.Conv2D(6, (3, 2), padding=(1, 0), dilation_rate=(2, 1), activation="relu",
                                kernel_init="he_normal", use_bias=False),
+    "Embedding": lambda: L.Embedding(50, 8, padding_idx=0, embeddings_init=("uniform", {"low": -0.1, "high": 0.1})),
+    "Masking": lambda: L.Masking(-1.0),
+    "SimpleRNN": lambda: L.SimpleRNN(5, "relu", return_sequences=True, dropout=0.2),
+    "LSTM": lambda: L.LSTM(4, return_state=True, go_backwards=True, recurrent_init="glorot_uniform"),
+    "GRU": lambda: L.GRU(3, use_bias=False),
+    "Bidirectional": lambda: L.Bidirectional(L.LSTM(4, return_sequences=True), merge_mode="ave"),
 }
 
 

@@ -78,6 +78,7 @@ void bind_augment_kernels(py::module_& k);
 void bind_pooling_kernels(py::module_& k);     // pooling and zero padding
 void bind_norm_layer_kernels(py::module_& k);  // batch and layer normalization
 void bind_conv_kernels(py::module_& k);
+void bind_recurrent_kernels(py::module_& k);
 void bind_model(py::module_& f32, py::module_& f64);  // Sequential, fit, evaluate, predict
 void bind_losses(py::module_& f32, py::module_& f64);
 void bind_optimizers(py::module_& f32, py::module_& f64);

@@ -119,6 +119,43 @@ std::vector<Metric<T>*> metric_ptrs(const std::vector<std::shared_ptr<Metric<T>>
   return out;
 }
 
+// State arrays of a recurrent layer given from Python: one (n, size) array
+// per state spec; returns the pointers and n.
+template <class T>
+std::pair<std::vector<const T*>, index_t> state_arrays(Layer<T>& l, const std::vector<Array<T>>& arrays,
+                                                      const char* name) {
+  const std::vector<TensorSpec> specs = l.state_specs();
+  if (specs.empty()) throw ValueError(cat(name, ": layer ", l.kind(), " has no recurrent state"));
+  if (arrays.size() != specs.size()) {
+    std::string names;
+    for (const TensorSpec& s : specs) names += (names.empty() ? "" : ", ") + s.name;
+    throw ValueError(cat(name, ": expected ", specs.size(), " arrays (", names, ") for layer ", l.kind(), ", got ",
+                         arrays.size()));
+  }
+  std::vector<const T*> ptrs;
+  const index_t n = arrays[0].ndim() == 2 ? arrays[0].shape(0) : -1;
+  for (std::size_t i = 0; i < arrays.size(); ++i) {
+    const Shape want{n < 1 ? 1 : n, specs[i].shape[0]};
+    if (n < 1 || shape_of<T>(arrays[i]) != want)
+      throw ValueError(cat(name, "[", i, "] (", specs[i].name, "): expected shape (n, ", specs[i].shape[0],
+                           ") with the same n for every array, got ", shape_str(shape_of<T>(arrays[i]))));
+    ptrs.push_back(arrays[i].data());
+  }
+  return {ptrs, n};
+}
+
+template <class T>
+py::list state_copies(Layer<T>& l, const std::vector<const T*>& ptrs, index_t n) {
+  py::list out;
+  const std::vector<TensorSpec> specs = l.state_specs();
+  for (std::size_t i = 0; i < ptrs.size() && i < specs.size(); ++i) {
+    Array<T> a({n, specs[i].shape[0]});
+    std::memcpy(a.mutable_data(), ptrs[i], sizeof(T) * static_cast<std::size_t>(a.size()));
+    out.append(a);
+  }
+  return out;
+}
+
 template <class T>
 void bind_typed(py::module_& m) {
   using Model = Sequential<T>;
@@ -223,6 +260,47 @@ void bind_typed(py::module_& m) {
         py::gil_scoped_release nogil;
         self.backward(dy.data());
       }, py::arg("grad"))
+      .def("state_names", [](Model& self, index_t i) {
+        std::vector<std::string> names;
+        for (const TensorSpec& s : self.layer(i).state_specs()) names.push_back(s.name);
+        return names;
+      }, py::arg("layer"))
+      .def("set_initial_state", [](Model& self, index_t i, const std::vector<Array<T>>& state) {
+        auto guard = self.lock();
+        Layer<T>& l = self.layer(i);
+        auto [ptrs, n] = state_arrays(l, state, "initial_state");
+        l.set_initial_state(ptrs, n);
+      }, py::arg("layer"), py::arg("state"))
+      .def("final_state", [](Model& self, index_t i) {
+        auto guard = self.lock();
+        Layer<T>& l = self.layer(i);
+        if (self.last_batch() < 1) throw StateError("final_state: call the model on a batch first");
+        return state_copies(l, l.final_state(), self.last_batch());
+      }, py::arg("layer"))
+      .def("set_final_state_grad", [](Model& self, index_t i, const std::vector<Array<T>>& grads) {
+        auto guard = self.lock();
+        Layer<T>& l = self.layer(i);
+        auto [ptrs, n] = state_arrays(l, grads, "state_grads");
+        if (n != self.last_batch())
+          throw ValueError(cat("state_grads: expected ", self.last_batch(), " rows (the last batch), got ", n));
+        l.set_final_state_grad(ptrs, n);
+      }, py::arg("layer"), py::arg("grads"))
+      .def("initial_state_grad", [](Model& self, index_t i) {
+        auto guard = self.lock();
+        Layer<T>& l = self.layer(i);
+        const auto g = l.initial_state_grad();
+        if (g.empty()) throw StateError("initial_state_grad: call backward after the model's forward pass first");
+        return state_copies(l, g, self.last_batch());
+      }, py::arg("layer"))
+      .def("output_mask", [](Model& self) -> py::object {
+        auto guard = self.lock();
+        const std::uint8_t* mask = self.output_mask();
+        if (!mask || self.last_batch() < 1) return py::none();
+        const index_t n = self.last_batch(), steps = self.output_mask_steps();
+        py::array_t<bool> a({n, steps});
+        for (index_t i = 0; i < n * steps; ++i) a.mutable_data()[i] = mask[i] != 0;
+        return a;
+      })
       .def("zero_grad", [](Model& self) {
         py::gil_scoped_release nogil;
         auto guard = self.lock();

@@ -39,6 +39,7 @@ PYBIND11_MODULE(_core, m) {
   bind::bind_pooling_kernels(k);
   bind::bind_norm_layer_kernels(k);
   bind::bind_conv_kernels(k);
+  bind::bind_recurrent_kernels(k);
   py::module_ f32 = m.def_submodule("f32", "float32 models, losses and optimizers");
   py::module_ f64 = m.def_submodule("f64", "float64 models, losses and optimizers");
   bind::bind_model(f32, f64);

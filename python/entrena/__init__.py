@@ -21,6 +21,7 @@ from .layers import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, B
                      LayerNormalization, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D, Reshape,
                      ZeroPadding2D)
 from .layers import Conv1D, Conv2D
+from .layers import GRU, LSTM, Bidirectional, Embedding, Masking, SimpleRNN
 from .losses import (BinaryCrossentropy, BinaryCrossentropyWithLogits, CategoricalCrossentropy,
                      HalfMeanSquaredError, Hinge, Huber, MeanAbsoluteError, MeanSquaredError,
                      MulticlassHinge)
@@ -73,7 +74,7 @@ __all__ = [
     "CategoricalCrossentropy", "MeanSquaredError", "HalfMeanSquaredError", "MeanAbsoluteError", "Huber",
     "BinaryCrossentropy", "BinaryCrossentropyWithLogits", "Hinge", "MulticlassHinge", "SGD",
     "Adam", "AdamW", "RMSprop", "Adagrad",
-    "Conv1D", "Conv2D",
+    "Conv1D", "Conv2D", "Embedding", "Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
     "train_test_split", "train_val_test_split", "StandardScaler", "MinMaxScaler", "one_hot",
     "Callback", "History", "callbacks", "data", "datasets", "layers", "losses", "metrics", "optimizers", "schedules",
     "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D",

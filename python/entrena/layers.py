@@ -7,7 +7,8 @@ message ("units: expected an integer >= 1, got 0").
 Layers act on the last axis of (n, ..., features) where that makes sense
 (Dense, activations, Normalization), as in Keras.
 Convolutions, pooling, ZeroPadding2D and BatchNormalization see (n, C, ...)
-with the channels on axis 1, as in PyTorch.
+with the channels on axis 1, as in PyTorch. Recurrent layers see sequences
+(n, steps, features), batch first.
 """
 from __future__ import annotations
 
@@ -563,6 +564,102 @@ class Conv2D(_Conv):
     (depthwise)."""
 
     type = "Conv2D"
+
+
+class Embedding(Layer):
+    """Integer ids (n, ...) -> (n, ..., embedding_dim): row ``W[id]`` of the
+    table W (num_embeddings, embedding_dim), as PyTorch's nn.Embedding. The
+    ids are the model's inputs (an integer or float array of whole numbers);
+    one outside [0, num_embeddings) is a ValueError. With ``padding_idx``
+    that row starts at zero and is never trained, and on (n, steps) ids the
+    steps holding it are masked: recurrent layers skip them and the losses
+    leave them out (Keras' ``mask_zero`` is ``padding_idx=0``)."""
+
+    type = "Embedding"
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, *,
+                 embeddings_init=None, input_shape=None, name: str | None = None):
+        super().__init__(num_embeddings=num_embeddings, embedding_dim=embedding_dim, padding_idx=padding_idx,
+                         embeddings_init=_initializer_arg(embeddings_init), name=name, input_shape=input_shape)
+
+
+class Masking(Layer):
+    """On sequences (n, steps, features), masks the steps whose features all
+    equal ``mask_value`` (Keras): they output zeros, recurrent layers skip
+    them and the losses leave them out."""
+
+    type = "Masking"
+
+    def __init__(self, mask_value: float = 0.0, *, input_shape=None, name: str | None = None):
+        super().__init__(mask_value=mask_value, name=name, input_shape=input_shape)
+
+
+class _Recurrent(Layer):
+    """The arguments shared by SimpleRNN, LSTM and GRU."""
+
+    def __init__(self, units: int, *, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, dropout: float = 0.0, use_bias: bool = True, kernel_init=None,
+                 recurrent_init=None, bias_init=None, input_shape=None, name: str | None = None, **extra):
+        super().__init__(units=units, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, dropout=dropout, use_bias=use_bias,
+                         kernel_init=_initializer_arg(kernel_init), recurrent_init=_initializer_arg(recurrent_init),
+                         bias_init=_initializer_arg(bias_init), name=name, input_shape=input_shape, **extra)
+
+
+class SimpleRNN(_Recurrent):
+    """Elman recurrent layer on (n, steps, features), PyTorch's nn.RNN:
+    h' = activation(x·W_ih + b_ih + h·W_hh + b_hh), activation "tanh" or
+    "relu". Output (n, units), the state after each sequence's last real
+    step, or (n, steps, units) with ``return_sequences``. ``dropout`` drops
+    input features in training (one mask per sequence, as Keras);
+    ``return_state`` makes a model call return the final state too; an
+    initial state can be given to a model call (``initial_state=``)."""
+
+    type = "SimpleRNN"
+
+    def __init__(self, units: int, activation: str = "tanh", **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+
+
+class LSTM(_Recurrent):
+    """Long short-term memory layer on (n, steps, features), PyTorch's
+    nn.LSTM (gates i, f, g, o; W_ih (features, 4·units), W_hh (units,
+    4·units), b_ih, b_hh (4·units,)): c' = f·c + i·g, h' = o·tanh(c').
+    Outputs and arguments as SimpleRNN; the state is (h, c)."""
+
+    type = "LSTM"
+
+
+class GRU(_Recurrent):
+    """Gated recurrent unit on (n, steps, features), PyTorch's nn.GRU (gates
+    r, z, n; the reset gate multiplies h·W_hn + b_hn): h' = (1 - z)·n + z·h.
+    Outputs and arguments as SimpleRNN."""
+
+    type = "GRU"
+
+
+class Bidirectional(Layer):
+    """Runs a SimpleRNN, LSTM or GRU over the sequence and a copy of it (its
+    own weights) from the last step to the first, and merges the two
+    outputs: ``merge_mode`` "concat" (the last axis doubles), "sum", "mul"
+    or "ave". Tensors: the layer's, prefixed ``forward_`` and
+    ``backward_``."""
+
+    type = "Bidirectional"
+
+    def __init__(self, layer, merge_mode: str = "concat", *, input_shape=None, name: str | None = None):
+        if isinstance(layer, Layer):
+            if input_shape is None and layer.input_shape is not None:
+                input_shape = layer.input_shape
+            layer = layer.engine_config()
+        elif not isinstance(layer, dict):
+            raise TypeError(f"layer: expected a SimpleRNN, LSTM or GRU layer, got {builtins_type(layer)}")
+        super().__init__(layer=layer, merge_mode=merge_mode, name=name, input_shape=input_shape)
+
+    @property
+    def layer(self) -> Layer:
+        """The wrapped (forward) layer."""
+        return from_config(self._engine_config["layer"])
 
 
 def from_config(cfg: dict) -> Layer:

@@ -542,18 +542,100 @@ class Sequential:
         return codes if self.classes_ is None else self.classes_[codes]
 
     # ------------------------------------------------------- PyTorch style
-    def __call__(self, x) -> Output:
-        """Forward pass on a batch (training mode unless eval() was called)."""
+    def __call__(self, x, initial_state=None):
+        """Forward pass on a batch (training mode unless eval() was called).
+
+        Recurrent layers: ``initial_state`` sets the state they start from
+        ([h] or [h, c] arrays of shape (n, units); a dict {layer index: [...]}
+        when the model has several recurrent layers), for this call only.
+        When a layer has ``return_state=True`` the call returns
+        ``(output, states)``: the final states of those layers, in order."""
         x = self._inputs(x, "x")
+        if initial_state is not None:
+            for k, arrays in self._per_layer(initial_state, "initial_state", self._state_layers()).items():
+                self._core.set_initial_state(k, arrays)
         out = self._core.forward(x, self._training).view(Output)
         out.model = self
-        return out
+        returning = self._return_state_layers()
+        if not returning:
+            return out
+        return out, [s for k in returning for s in self._core.final_state(k)]
 
-    def backward(self, grad) -> None:
-        """Backpropagates dL/d(output) of the last call; gradients accumulate."""
+    def backward(self, grad, state_grads=None) -> None:
+        """Backpropagates dL/d(output) of the last call; gradients accumulate.
+        ``state_grads``: dL/d(final states) of the layers with
+        ``return_state=True``, in the order the call returned them."""
         core = self._require_core("backward")
         g = _checks.as_float_array(grad, "grad", self.dtype, min_ndim=1)
+        if state_grads is not None:
+            returning = self._return_state_layers()
+            if not returning:
+                raise ValueError("state_grads: no layer of the model has return_state=True")
+            if not isinstance(state_grads, (list, tuple)):
+                raise TypeError(f"state_grads: expected a list of arrays, got {type(state_grads).__name__}")
+            counts = [len(core.state_names(k)) for k in returning]
+            if len(state_grads) != sum(counts):
+                raise ValueError(f"state_grads: expected {sum(counts)} arrays (as the call returned), "
+                                 f"got {len(state_grads)}")
+            at = 0
+            for k, c in zip(returning, counts):
+                core.set_final_state_grad(k, self._state_arrays(state_grads[at:at + c], "state_grads"))
+                at += c
         core.backward(g)
+
+    def initial_state_grad(self, layer=None) -> list:
+        """dL/d(initial state) of a recurrent layer after backward ([dh] or
+        [dh, dc]); ``layer``: its index, needed when there are several."""
+        core = self._require_core("initial_state_grad")
+        layers = self._state_layers()
+        if layer is None:
+            if len(layers) != 1:
+                raise ValueError(f"layer: the model has {len(layers)} recurrent layers; give the index of one")
+            layer = layers[0]
+        elif layer not in layers:
+            raise ValueError(f"layer: expected the index of a recurrent layer ({layers}), got {layer!r}")
+        return core.initial_state_grad(layer)
+
+    @property
+    def output_mask(self):
+        """The mask over steps of the last call's output, (n, steps) bool,
+        True at real steps, or None (Embedding's padding_idx and Masking
+        make one; losses average over the real steps only)."""
+        return self._core.output_mask() if self._core is not None else None
+
+    def _state_layers(self) -> list:
+        core = self._require_core("the recurrent state")
+        return [k for k in range(len(self.layers)) if core.state_names(k)]
+
+    def _return_state_layers(self) -> list:
+        out = []
+        for k, layer in enumerate(self.layers):
+            cfg = layer.engine_config()
+            inner = cfg.get("layer") if isinstance(cfg.get("layer"), dict) else cfg
+            if inner.get("return_state"):
+                out.append(k)
+        return out
+
+    def _state_arrays(self, arrays, name) -> list:
+        if not isinstance(arrays, (list, tuple)):
+            raise TypeError(f"{name}: expected a list of arrays ([h] or [h, c]), got {type(arrays).__name__}")
+        return [_checks.as_float_array(a, f"{name}[{i}]", self.dtype, min_ndim=2) for i, a in enumerate(arrays)]
+
+    def _per_layer(self, value, name, layers) -> dict:
+        """[arrays] for the only recurrent layer, or {layer index: [arrays]}."""
+        if not layers:
+            raise ValueError(f"{name}: the model has no recurrent layer")
+        if isinstance(value, dict):
+            out = {}
+            for k, arrays in value.items():
+                if k not in layers:
+                    raise ValueError(f"{name}: {k!r} is not the index of a recurrent layer ({layers})")
+                out[k] = self._state_arrays(arrays, f"{name}[{k}]")
+            return out
+        if len(layers) != 1:
+            raise ValueError(f"{name}: the model has {len(layers)} recurrent layers {layers}; give a dict "
+                             "{layer index: [arrays]}")
+        return {layers[0]: self._state_arrays(value, name)}
 
     def zero_grad(self) -> None:
         self._require_core("zero_grad").zero_grad()

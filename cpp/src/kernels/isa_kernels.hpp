@@ -15,6 +15,7 @@
 #include "gemm_driver.hpp"
 #include "optimizers_loops.hpp"
 #include "pool_impl.hpp"
+#include "rnn_impl.hpp"
 #include "vmath.hpp"
 
 namespace entrena::ENTRENA_ISA_NS {
@@ -31,6 +32,8 @@ constexpr kernels::Table<T> make_table() {
   t.conv_direct_backward = &conv::direct_backward<T>;
   t.pool_row_max = &pool::row_maxima<T>;
   t.pool_row_argmax = &pool::row_argmax<T>;
+  t.rnn_step_forward = &rnn::step_forward<T>;
+  t.rnn_step_backward = &rnn::step_backward<T>;
 
   t.math_exp = &math_exp<T>;
   t.math_expm1 = &math_expm1<T>;

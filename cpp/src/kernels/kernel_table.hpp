@@ -35,6 +35,7 @@
 #include "entrena/kernels/conv.hpp"
 #include "entrena/kernels/gemm.hpp"
 #include "entrena/kernels/pooling.hpp"
+#include "entrena/kernels/recurrent.hpp"
 
 namespace entrena::kernels {
 
@@ -96,6 +97,51 @@ struct AdagradCoef {
   T clr, wd, eps;
 };
 
+// One step of a recurrent cell (rnn_impl.hpp) over `rows` sequences; every
+// pointer is that step's first row, with its row stride (*_ld, elements).
+// Forward: g holds the gate pre-activations (x-part with its bias; for LSTM
+// and SimpleRNN also h·W_hh and b_hh) and receives the activations; r is
+// h·W_hh + b_hh (GRU only), whose n part goes to hn; the new state goes to
+// h (and c, tc = tanh(c) for LSTM) and the output to y (or nowhere when null).
+// Backward: g holds the activations and receives dL/d(pre-activations) of
+// the x-part; dgh (GRU) those of the h-part; dh holds dL/dh' (dy, when not
+// null, is added where the step is real) and receives the part of dL/dh that
+// does not go through W_hh; dc holds dL/dc' and receives dL/dc (LSTM).
+// mask: one byte per row (stride mask_ld), 1 for a real step, or null.
+template <class T>
+struct RnnStep {
+  RnnCell cell;
+  idx rows, H;
+  T* g;
+  idx g_ld;
+  const T* r;
+  idx r_ld;
+  T* hn;
+  idx hn_ld;
+  const T* h_prev;
+  idx hp_ld;
+  T* h;
+  idx h_ld;
+  const T* c_prev;
+  idx cp_ld;
+  T* c;
+  idx c_ld;
+  T* tc;
+  idx tc_ld;
+  T* y;
+  idx y_ld;
+  const std::uint8_t* mask;
+  idx mask_ld;
+  const T* dy;
+  idx dy_ld;
+  T* dh;
+  idx dh_ld;
+  T* dc;
+  idx dc_ld;
+  T* dgh;
+  idx dgh_ld;
+};
+
 // ---------------------------------------------------------------- the table
 
 // One ISA's kernels for element type T. `nt` is the thread count the public
@@ -131,6 +177,10 @@ struct Table {
                               T* scratch);
   void (*conv_direct_backward)(const Conv2dShape& s, idx Fg, const T* x, const T* w, const T* relu_y, const T* dy,
                                T* dWt, T* db, bool first, T* dx, T* scratch);
+
+  // Recurrent cells (rnn_impl.hpp), one step; see RnnStep.
+  void (*rnn_step_forward)(const RnnStep<T>& s);
+  void (*rnn_step_backward)(const RnnStep<T>& s);
 
   // Vector math (vmath.hpp) and activations (activations_impl.hpp)
   Map math_exp, math_expm1, math_log, math_log1p, math_tanh, math_erf, math_erfc;

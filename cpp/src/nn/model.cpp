@@ -117,6 +117,18 @@ void Sequential<T>::build(const Shape& input_shape) {
   layer_buffer_range_ = std::move(brange);
   options_.assign(param_info_.size(), ParamOptions{});
   update_segments();
+  // Which boundaries carry a mask over steps, and of how many steps.
+  mask_steps_.assign(layers_.size() + 1, 0);
+  for (std::size_t k = 0; k < layers_.size(); ++k) {
+    const Layer<T>& l = *layers_[k];
+    const Shape& out = l.output_shape();
+    const MaskUse use = l.mask_use();
+    if (use == MaskUse::Make && !out.empty())
+      mask_steps_[k + 1] = out[0];
+    else if (use == MaskUse::Keep && mask_steps_[k] > 0 && out.size() >= 2 && out[0] == mask_steps_[k])
+      mask_steps_[k + 1] = mask_steps_[k];
+  }
+  masks_.resize(layers_.size() + 1);
   input_shape_ = input_shape;
   output_shape_ = s;
   acts_.resize(layers_.size() + 1);
@@ -182,13 +194,33 @@ const T* Sequential<T>::forward(const T* x, index_t n, bool training) {
   const index_t in_size = shape_size(input_shape_);
   acts_[0].reserve_at_least(checked_mul(n, in_size, "the batch's inputs"));
   std::memcpy(acts_[0].data(), x, static_cast<std::size_t>(n * in_size) * sizeof(T));
+  last_n_ = 0;  // no backward through a forward that failed
+  const std::uint8_t* mask = nullptr;
   for (std::size_t i = 0; i < L; ++i) {
     const index_t out_size = shape_size(layers_[i]->output_shape());
     acts_[i + 1].reserve_at_least(checked_mul(n, out_size, "a layer's outputs"));
-    layers_[i]->forward(acts_[i].data(), acts_[i + 1].data(), n, training, rng_);
+    Layer<T>& l = *layers_[i];
+    l.set_input_mask(mask);
+    l.forward(acts_[i].data(), acts_[i + 1].data(), n, training, rng_);
+    const index_t steps = mask_steps_[i + 1];
+    if (steps == 0) {
+      mask = nullptr;
+    } else if (l.mask_use() == MaskUse::Make) {
+      std::vector<std::uint8_t>& m = masks_[i + 1];
+      if (static_cast<index_t>(m.size()) < n * steps) m.resize(static_cast<std::size_t>(n * steps));
+      l.compute_mask(acts_[i].data(), mask, m.data(), n);
+      mask = m.data();
+    }
   }
+  output_mask_ = mask;
   last_n_ = n;
   return acts_[L].data();
+}
+
+template <class T>
+void Sequential<T>::check_input(const T* x, index_t n) const {
+  check_built("check_input");
+  layers_.front()->check_input(x, n);
 }
 
 template <class T>

@@ -14,6 +14,8 @@
 #include "entrena/nn/reshape.hpp"
 #include "entrena/nn/zero_padding.hpp"
 #include "entrena/nn/conv.hpp"
+#include "entrena/nn/embedding.hpp"
+#include "entrena/nn/recurrent.hpp"
 
 namespace entrena {
 
@@ -63,6 +65,12 @@ Registry& registry() {
                         builtin<ZeroPadding2D>("ZeroPadding2D"),
                         builtin<Conv1D>("Conv1D"),
                         builtin<Conv2D>("Conv2D"),
+                        builtin<Embedding>("Embedding"),
+                        builtin<Masking>("Masking"),
+                        builtin<SimpleRNN>("SimpleRNN"),
+                        builtin<LSTM>("LSTM"),
+                        builtin<GRU>("GRU"),
+                        builtin<Bidirectional>("Bidirectional"),
                     }};
   return r;
 }

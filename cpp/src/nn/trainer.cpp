@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 namespace entrena {
@@ -35,6 +36,70 @@ Layout layout(Sequential<T>& model, Loss<T>& loss, index_t target_size) {
   loss.check_target(l.width, l.target_width);
   return l;
 }
+// The rows of a batch's outputs that the loss and the metrics see: all of
+// them, or, when the model's output has a mask over steps, the rows of the
+// real steps, gathered (so every loss averages over real steps only, and
+// padded steps get a zero gradient).
+template <class T>
+struct LossRows {
+  const T* out = nullptr;  // (rows, width)
+  const T* y = nullptr;    // (rows, target_width)
+  index_t rows = 0;
+  bool masked = false;
+  std::vector<index_t> idx;
+  AlignedBuffer<T> out_buf, y_buf, grad_buf;
+
+  void select(const Sequential<T>& model, const T* o, const T* t, index_t b, const Layout& lay) {
+    const std::uint8_t* mask = model.output_mask();
+    masked = mask != nullptr;
+    if (!masked) {
+      out = o;
+      y = t;
+      rows = b * lay.positions;
+      return;
+    }
+    // Row r (of b·positions) is step r / per of the mask (n, steps).
+    const index_t per = lay.positions / model.output_mask_steps();
+    idx.clear();
+    for (index_t r = 0; r < b * lay.positions; ++r)
+      if (mask[r / per]) idx.push_back(r);
+    rows = static_cast<index_t>(idx.size());
+    out_buf.reserve_at_least(b * lay.positions * lay.width);
+    y_buf.reserve_at_least(b * lay.positions * lay.target_width);
+    grad_buf.reserve_at_least(b * lay.positions * lay.width);
+    for (index_t k = 0; k < rows; ++k) {
+      std::memcpy(out_buf.data() + k * lay.width, o + idx[k] * lay.width, sizeof(T) * static_cast<std::size_t>(lay.width));
+      std::memcpy(y_buf.data() + k * lay.target_width, t + idx[k] * lay.target_width,
+                  sizeof(T) * static_cast<std::size_t>(lay.target_width));
+    }
+    out = out_buf.data();
+    y = y_buf.data();
+  }
+
+  // The loss over the selected rows (0 when every step is padding).
+  T forward(Loss<T>& loss, const Layout& lay) const {
+    return rows > 0 ? loss.forward(out, y, rows, lay.width, lay.target_width) : T(0);
+  }
+
+  // dL/d(outputs) into grad (b·positions rows), zero at padded steps.
+  void backward(Loss<T>& loss, T* grad, index_t b, const Layout& lay) {
+    if (!masked) {
+      loss.backward(out, y, grad, rows, lay.width, lay.target_width);
+      return;
+    }
+    std::memset(grad, 0, sizeof(T) * static_cast<std::size_t>(b * lay.positions * lay.width));
+    if (rows == 0) return;
+    loss.backward(out, y, grad_buf.data(), rows, lay.width, lay.target_width);
+    for (index_t k = 0; k < rows; ++k)
+      std::memcpy(grad + idx[k] * lay.width, grad_buf.data() + k * lay.width, sizeof(T) * static_cast<std::size_t>(lay.width));
+  }
+
+  void update(const std::vector<std::pair<std::string, Metric<T>*>>& metrics, Loss<T>& loss, const Layout& lay) const {
+    if (rows > 0)
+      for (const auto& m : metrics) m.second->update(out, y, rows, lay.width, lay.target_width, loss);
+  }
+};
+
 }  // namespace
 
 index_t target_width_for(const Shape& output_shape, index_t target_size) {
@@ -56,6 +121,7 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
   check_batch(n, o.batch_size);
   const index_t in_w = shape_size(model.input_shape());
   const Layout lay = layout(model, loss, target_size);
+  model.check_input(X, n);
   loss.check_target_values(Y, n * lay.positions, lay.width, lay.target_width);
   for (const auto& m : o.metrics) {
     m.second->check(lay.width, lay.target_width, loss);
@@ -80,6 +146,7 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
   double loss_sum = 0.0;
   const bool sum_reduced = loss.reduction() == Reduction::Sum;
   RunningLogs running;
+  LossRows<T> sel;
   for (index_t bi = 0; bi < batches; ++bi) {
     if (o.interrupted && o.interrupted()) {
       st.interrupted = true;
@@ -87,20 +154,20 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
     }
     const index_t start = bi * o.batch_size;
     const index_t b = std::min(o.batch_size, n - start);
-    const index_t rows = b * lay.positions;
     const index_t* idx = order.data() + start;
     gather_rows(X, idx, b, in_w, xb.data());
     gather_rows(Y, idx, b, target_size, yb.data());
 
     const T* out = model.forward(xb.data(), b, true);
-    const T l = loss.forward(out, yb.data(), rows, lay.width, lay.target_width);
+    sel.select(model, out, yb.data(), b, lay);
+    const T l = sel.forward(loss, lay);
     if (!std::isfinite(static_cast<double>(l))) {
       st.nonfinite_batch = bi;
       st.nonfinite_loss = static_cast<double>(l);
       break;
     }
-    for (const auto& m : o.metrics) m.second->update(out, yb.data(), rows, lay.width, lay.target_width, loss);
-    loss.backward(out, yb.data(), grad.data(), rows, lay.width, lay.target_width);
+    sel.update(o.metrics, loss, lay);
+    sel.backward(loss, grad.data(), b, lay);
     model.zero_grad();
     model.backward(grad.data());
     opt.step(model.params(), model.grads(), model.num_params(), model.param_segments());
@@ -136,7 +203,11 @@ double evaluate(Sequential<T>& model, Loss<T>& loss, const T* X, const T* Y, ind
   check_batch(n, batch_size);
   const index_t in_w = shape_size(model.input_shape());
   const Layout lay = layout(model, loss, target_size);
+  model.check_input(X, n);
   loss.check_target_values(Y, n * lay.positions, lay.width, lay.target_width);
+  std::vector<std::pair<std::string, Metric<T>*>> named;
+  for (Metric<T>* m : metrics) named.emplace_back(std::string(), m);
+  LossRows<T> sel;
   for (Metric<T>* m : metrics) {
     m->check(lay.width, lay.target_width, loss);
     m->reset();
@@ -145,12 +216,12 @@ double evaluate(Sequential<T>& model, Loss<T>& loss, const T* X, const T* Y, ind
   double total = 0.0;
   for (index_t start = 0; start < n; start += batch_size) {
     const index_t b = std::min(batch_size, n - start);
-    const index_t rows = b * lay.positions;
     const T* out = model.forward(X + start * in_w, b, false);
     const T* yb = Y + start * target_size;
-    const double l = static_cast<double>(loss.forward(out, yb, rows, lay.width, lay.target_width));
+    sel.select(model, out, yb, b, lay);
+    const double l = static_cast<double>(sel.forward(loss, lay));
     total += sum_reduced ? l : l * static_cast<double>(b);
-    for (Metric<T>* m : metrics) m->update(out, yb, rows, lay.width, lay.target_width, loss);
+    sel.update(named, loss, lay);
     if (pred) std::memcpy(pred + start * lay.out_size, out, static_cast<std::size_t>(b * lay.out_size) * sizeof(T));
   }
   return sum_reduced ? total : total / static_cast<double>(n);
@@ -162,6 +233,7 @@ void predict(Sequential<T>& model, const T* X, index_t n, T* out, index_t batch_
   check_batch(n, batch_size);
   const index_t in_w = shape_size(model.input_shape());
   const index_t out_w = shape_size(model.output_shape());
+  model.check_input(X, n);
   for (index_t start = 0; start < n; start += batch_size) {
     const index_t b = std::min(batch_size, n - start);
     const T* y = model.forward(X + start * in_w, b, false);

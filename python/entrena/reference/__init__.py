@@ -10,7 +10,8 @@ benchmarks' baseline). The metrics' twins are the functions of
 ``entrena.metrics``.
 ``pooling`` (pooling and zero padding) and ``batch_norm`` (batch and layer
 normalization) are the twins of those layers' kernels; ``conv``: convolution
-(Conv1D, Conv2D) through sliding windows.
+(Conv1D, Conv2D) through sliding windows; ``recurrent``: SimpleRNN, LSTM,
+GRU (a loop over the steps) and the Embedding lookup.
 """
 from . import activations, augment, checks, gemm, losses, normalization, optimizers, trainer  # noqa: F401
-from . import batch_norm, conv, pooling  # noqa: F401
+from . import batch_norm, conv, pooling, recurrent  # noqa: F401

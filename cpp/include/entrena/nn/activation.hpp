@@ -55,6 +55,8 @@ class ActivationLayer : public Layer<T> {
   explicit ActivationLayer(Activation act, double alpha = std::numeric_limits<double>::quiet_NaN());
   static std::unique_ptr<Layer<T>> from_config(Options& o);
   std::string kind() const override { return "Activation"; }
+  // Acts on each step alone: the output keeps the input's mask over steps.
+  MaskUse mask_use() const override { return MaskUse::Keep; }
   Json args() const override;
   Shape build(const Shape& input_shape) override;
   void forward(const T* x, T* y, index_t n, bool training, Rng& rng) override;

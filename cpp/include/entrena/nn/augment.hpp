@@ -101,6 +101,8 @@ class GaussianNoise : public Layer<T> {
   explicit GaussianNoise(double stddev);
   static std::unique_ptr<Layer<T>> from_config(Options& o);
   std::string kind() const override { return "GaussianNoise"; }
+  // Acts on each step alone: the output keeps the input's mask over steps.
+  MaskUse mask_use() const override { return MaskUse::Keep; }
   Json args() const override { return Json::object({{"stddev", stddev_}}); }
   Shape build(const Shape& input_shape) override;
   void forward(const T* x, T* y, index_t n, bool training, Rng& rng) override;

@@ -32,6 +32,8 @@ class Dense : public Layer<T> {
   static std::unique_ptr<Layer<T>> from_config(Options& o);
 
   std::string kind() const override { return "Dense"; }
+  // Acts on each step alone: the output keeps the input's mask over steps.
+  MaskUse mask_use() const override { return MaskUse::Keep; }
   Json args() const override;
   Shape build(const Shape& input_shape) override;
   std::vector<TensorSpec> param_specs() const override;

@@ -16,6 +16,8 @@ class Dropout : public Layer<T> {
   explicit Dropout(double rate);
   static std::unique_ptr<Layer<T>> from_config(Options& o);
   std::string kind() const override { return "Dropout"; }
+  // Acts on each step alone: the output keeps the input's mask over steps.
+  MaskUse mask_use() const override { return MaskUse::Keep; }
   Json args() const override { return Json::object({{"rate", rate_}}); }
   Shape build(const Shape& input_shape) override;
   void forward(const T* x, T* y, index_t n, bool training, Rng& rng) override;

@@ -23,6 +23,8 @@
 //   BatchNormalization  nn/batch_norm.hpp      LayerNormalization  nn/layer_norm.hpp
 //   Reshape        nn/reshape.hpp         ZeroPadding2D  nn/zero_padding.hpp
 //   Conv1D, Conv2D nn/conv.hpp
+//   Embedding, Masking  nn/embedding.hpp
+//   SimpleRNN, LSTM, GRU, Bidirectional  nn/recurrent.hpp
 // <initializer>: a name or {"name": ..., arguments}; see nn/initializer.hpp.
 // Writers (Layer::config) write every argument; readers also accept the
 // forms entrena 0.1 wrote, and reject unknown arguments.

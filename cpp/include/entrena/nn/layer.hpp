@@ -8,6 +8,7 @@
 // registry (nn/registry.hpp). docs/adding_a_layer.md has the recipe.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,13 @@ struct TensorPointers {
   std::vector<T*> grads;    // the gradients of params, same order
   std::vector<T*> buffers;  // state that is not trained (e.g. running statistics)
 };
+
+// What a layer does with a mask over the steps of its input (n, steps, ...),
+// one byte per step, 1 for a real step (see Sequential): Drop (the output has
+// no mask: the default), Keep (the output has the input's mask: layers whose
+// output keeps the steps axis, such as Dense on (n, steps, F)), or Make (the
+// layer computes its output's mask with compute_mask: Embedding, Masking).
+enum class MaskUse { Drop, Keep, Make };
 
 template <class T>
 class Layer {
@@ -83,8 +91,39 @@ class Layer {
   const Shape& input_shape() const { return in_shape_; }
   const Shape& output_shape() const { return out_shape_; }
 
+  // Checks the values of the model's inputs when this is the first layer
+  // (ValueError naming the problem), before fit, evaluate or predict uses
+  // them: e.g. Embedding's ids. x: (n, *input_shape).
+  virtual void check_input(const T* /*x*/, index_t /*n*/) const {}
+
+  // ---- masks over steps
+  virtual MaskUse mask_use() const { return MaskUse::Drop; }
+  // For MaskUse::Make: the mask of the output (n, output_shape()[0]) from
+  // the input x of this forward and the input's mask (or null).
+  virtual void compute_mask(const T* /*x*/, const std::uint8_t* /*in_mask*/, std::uint8_t* /*out*/,
+                            index_t /*n*/) {}
+  // The model gives the mask of the input (n, input_shape()[0]), or null,
+  // before each forward; it stays valid through the matching backward.
+  void set_input_mask(const std::uint8_t* mask) { in_mask_ = mask; }
+
+  // ---- recurrent state (SimpleRNN, LSTM, GRU, Bidirectional)
+  // The state a layer carries from step to step, per sample ({"h", {H}},
+  // {"c", {H}}); empty for layers without one.
+  virtual std::vector<TensorSpec> state_specs() const { return {}; }
+  // The initial state of the next forward pass (then zeros again): one
+  // array of (n, size) per state spec, copied.
+  virtual void set_initial_state(const std::vector<const T*>& /*state*/, index_t /*n*/) {}
+  // The state after the last forward pass: one (n, size) array per spec.
+  virtual std::vector<const T*> final_state() const { return {}; }
+  // Gradients of the loss with respect to the final state, added in the
+  // next backward pass (then none again); copied.
+  virtual void set_final_state_grad(const std::vector<const T*>& /*grad*/, index_t /*n*/) {}
+  // dL/d(initial state) of the last backward pass.
+  virtual std::vector<const T*> initial_state_grad() const { return {}; }
+
  protected:
   Shape in_shape_, out_shape_;
+  const std::uint8_t* in_mask_ = nullptr;
 
  private:
   std::string name_;

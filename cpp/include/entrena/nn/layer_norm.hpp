@@ -20,6 +20,8 @@ class LayerNormalization : public Layer<T> {
   explicit LayerNormalization(double eps = 1e-5, bool center = true, bool scale = true);
   static std::unique_ptr<Layer<T>> from_config(Options& o);
   std::string kind() const override { return "LayerNormalization"; }
+  // Acts on each step alone: the output keeps the input's mask over steps.
+  MaskUse mask_use() const override { return MaskUse::Keep; }
   Json args() const override;
   Shape build(const Shape& input_shape) override;
   std::vector<TensorSpec> param_specs() const override;

@@ -95,6 +95,17 @@ class Sequential {
   Rng& rng() { return rng_; }
   void seed(std::uint64_t s) { rng_.seed_with(s); }
 
+  // The mask over the steps of the last forward's output (n,
+  // output_mask_steps()), 1 for a real step, or null when the output has
+  // none. A layer that makes a mask (Embedding with padding_idx, Masking)
+  // starts one; layers acting on each step alone keep it; recurrent layers
+  // read it (and keep it with return_sequences); other layers drop it.
+  const std::uint8_t* output_mask() const { return output_mask_; }
+  index_t output_mask_steps() const { return mask_steps_.empty() ? 0 : mask_steps_.back(); }
+  // Checks the values of inputs x (n, *input_shape) as the first layer
+  // requires (ValueError): fit, evaluate and predict call it first.
+  void check_input(const T* x, index_t n) const;
+
   // n of the last forward pass (0 if none is available for backward).
   index_t last_batch() const { return last_n_; }
 
@@ -114,6 +125,9 @@ class Sequential {
   std::vector<ParamSegment> segments_;
   std::vector<AlignedBuffer<T>> acts_;  // acts_[i]: input of layer i; acts_[L]: output
   AlignedBuffer<T> gbuf_[2];            // ping-pong buffers for dL/d(activation)
+  std::vector<index_t> mask_steps_;     // mask_steps_[i]: steps of the mask of layer i's input (0: none)
+  std::vector<std::vector<std::uint8_t>> masks_;  // masks_[i]: the mask layer i-1 made
+  const std::uint8_t* output_mask_ = nullptr;
   index_t last_n_ = 0;
   Rng rng_;
   mutable std::recursive_mutex mu_;

@@ -18,6 +18,8 @@ class Normalization : public Layer<T> {
   static constexpr double kEps = 1e-7;
   static std::unique_ptr<Layer<T>> from_config(Options&) { return std::make_unique<Normalization<T>>(); }
   std::string kind() const override { return "Normalization"; }
+  // Acts on each step alone: the output keeps the input's mask over steps.
+  MaskUse mask_use() const override { return MaskUse::Keep; }
   Shape build(const Shape& input_shape) override;
   std::vector<TensorSpec> buffer_specs() const override;
   void bind(const TensorPointers<T>& t) override;
