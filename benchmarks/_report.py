@@ -93,21 +93,23 @@ def evaluate_targets(res):
                         "threads": res["memory"].get("threads"), "measured": r, "goal": 1.0,
                         "ratio": r, "unit": "×", "met": met,
                         "note": "" if r is None else f"{e / 2**20:.1f} MiB vs {p / 2**20:.1f} MiB"})
-    cnn = _get(res, "cnn", "data", "workloads") or {}
-    for wl, wr in cnn.items():
-        for t, per in wr.get("timing", {}).items():
-            e, p = per.get("entrena", {}), per.get("torch", {})
-            es, ps = e.get("samples_per_s"), p.get("samples_per_s")
-            goal = wr.get("targets", {}).get("vs_torch")
-            r = es / ps if es and ps else None
-            if goal:
-                out.append(_target(f"CNN {wl}: entrena ≥ {goal:g}× PyTorch", int(t), r, goal, r,
-                                   note=wr.get("limits", "")))
-            peak = wr.get("targets", {}).get("peak")
-            if peak:
-                f = e.get("peak_fraction")
-                out.append(_target(f"CNN {wl} end to end ≥ {peak:.0%} of FMA peak", int(t), f, peak, f,
-                                   unit="%", note=wr.get("limits", "")))
+    for key in ("cnn", "rnn"):
+        for wl, wr in (_get(res, key, "data", "workloads") or {}).items():
+            for t, per in wr.get("timing", {}).items():
+                e, p = per.get("entrena", {}), per.get("torch", {})
+                es, ps = e.get("samples_per_s"), p.get("samples_per_s")
+                goal = wr.get("targets", {}).get("vs_torch")
+                if isinstance(goal, dict):   # one goal per thread count
+                    goal = goal.get(str(t), goal.get(t))
+                r = es / ps if es and ps else None
+                if goal:
+                    out.append(_target(f"{key.upper()} {wl}: entrena ≥ {goal:g}× PyTorch", int(t), r, goal, r,
+                                       note=wr.get("limits", "")))
+                peak = wr.get("targets", {}).get("peak")
+                if peak:
+                    f = e.get("peak_fraction")
+                    out.append(_target(f"{key.upper()} {wl} end to end ≥ {peak:.0%} of FMA peak", int(t), f, peak,
+                                       f, unit="%", note=wr.get("limits", "")))
         mems = [(per.get("entrena", {}).get("peak_delta_bytes"), per.get("torch", {}).get("peak_delta_bytes"))
                 for per in wr.get("timing", {}).values()]
         mems = [(a, b) for a, b in mems if a is not None and b]
@@ -227,12 +229,15 @@ def markdown(res):
             if g.get("stdout", "").strip():
                 lines += ["```", g["stdout"].rstrip(), "```", ""]
 
-    # ---- convolutional networks
-    c = res.get("cnn")
-    if c is not None:
-        lines += ["### Convolutional networks (benchmarks/cnn.py)", ""]
+    # ---- convolutional and recurrent networks
+    from run import PEER_SCRIPTS
+    for key, title in PEER_SCRIPTS.items():
+        c = res.get(key)
+        if c is None:
+            continue
+        lines += [f"### {title} (benchmarks/{key}.py)", ""]
         if "missing" in c:
-            lines += [f"CNN section missing: {c['missing']}.", ""]
+            lines += [f"{key.upper()} section missing: {c['missing']}.", ""]
         else:
             lines += [c["data"].get("about", ""), "", c["data"]["table"], ""]
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -32,6 +31,7 @@ sys.path.insert(0, HERE)
 import numpy as np  # noqa: E402
 
 import _common as C  # noqa: E402
+import _peers as P  # noqa: E402
 
 # name: (input shape, batch, layers); a layer: ("conv", filters, k, pad) | ("pool", 2) | ("dense", units)
 WORKLOADS = {
@@ -207,16 +207,6 @@ def worker(spec):
     return {"epoch_seconds": times, "peak_delta_bytes": max(0, C.peak_rss_bytes() - base)}
 
 
-def run(spec, threads):
-    env = dict(os.environ, **C.thread_env(threads))
-    spec = dict(spec, threads=threads)
-    r = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], env=env, capture_output=True,
-                       text=True, timeout=3600)
-    if r.returncode != 0:
-        return {"error": r.stderr.strip()[-1500:]}
-    return json.loads(r.stdout.strip().splitlines()[-1])
-
-
 def initial_params(wl, path):
     m = entrena_model(wl)
     np.savez(path, **{f"p{i:02d}": p for i, p in enumerate(m.parameters())})
@@ -234,11 +224,9 @@ def main(argv=None):
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return 0
-    import entrena
     threads = [int(t) for t in args.threads.split(",")] if args.threads else sorted({1, C.cpu_count()})
     n, epochs = (512, 3) if args.quick else (2048, 4)
-    peaks = {t: entrena._core.kernels.fma_peak_gflops(0.3 if args.quick else 1.0, entrena.cpu_info()["best_isa"], t)
-             for t in threads}
+    peaks = P.peaks_for(threads, args.quick)
     tmp = os.path.join(HERE, "results")
     os.makedirs(tmp, exist_ok=True)
     out = {"cpu": C.cpu_model(), "cores": C.cpu_count(), "peaks_gflops": peaks, "workloads": {},
@@ -252,53 +240,9 @@ def main(argv=None):
         params = os.path.join(tmp, f"cnn_{wl}_init.npz")
         initial_params(wl, params)
         base = {"workload": wl, "params": params, "n": n, "epochs": epochs}
-        ref = run(dict(base, lib="torch", mode="verify", dtype="float64"), 1)
-        verify = {}
-        for lib in ("entrena", "torch"):
-            got = run(dict(base, lib=lib, mode="verify"), 1)
-            d = C.rel_diff(got.get("loss_after", float("nan")), ref.get("loss_after", float("nan")))
-            verify[lib] = {"loss_after": got.get("loss_after"), "rel_diff": d, "ok": bool(d < VERIFY_TOL),
-                           **({"error": got["error"]} if "error" in got else {})}
-        res = {"verify": verify, "reference_loss": ref.get("loss_after"), "flops_per_sample": train_flops(wl),
-               "targets": TARGETS[wl], "limits": LIMITS[wl], "timing": {}}
-        for t in threads:
-            per = {}
-            for r in range(args.rounds):
-                for lib in (("entrena", "torch") if r % 2 == 0 else ("torch", "entrena")):
-                    if not verify[lib]["ok"]:
-                        continue
-                    got = run(dict(base, lib=lib, mode="time"), t)
-                    prev = per.setdefault(lib, {"epoch_seconds": [], "peak_delta_bytes": 0})
-                    if "error" in got:
-                        prev["error"] = got["error"]
-                        continue
-                    prev["epoch_seconds"] += got["epoch_seconds"]
-                    prev["peak_delta_bytes"] = max(prev["peak_delta_bytes"], got["peak_delta_bytes"])
-            for lib, v in per.items():
-                if v["epoch_seconds"]:
-                    v["samples_per_s"] = n / C.median(v["epoch_seconds"])
-                    v["peak_fraction"] = v["samples_per_s"] * res["flops_per_sample"] / 1e9 / peaks[t]
-            res["timing"][t] = per
-        out["workloads"][wl] = res
-        print(f"{wl}: verify " + ", ".join(f"{k} d={v['rel_diff']:.1e} {'ok' if v['ok'] else 'FAILED'}"
-                                           for k, v in verify.items()), file=sys.stderr)
-    lines = [f"CPU: {out['cpu']}, {out['cores']} cores; FMA peak " +
-             ", ".join(f"{t} thread(s) {p:.0f} GFLOP/s" for t, p in peaks.items()),
-             "", "| workload | threads | entrena samples/s | PyTorch samples/s | ratio | target | "
-             "entrena % of peak | PyTorch % of peak | entrena MiB | PyTorch MiB |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for wl, res in out["workloads"].items():
-        for t, per in res["timing"].items():
-            e, p = per.get("entrena", {}), per.get("torch", {})
-            es, ps = e.get("samples_per_s"), p.get("samples_per_s")
-            ratio = es / ps if es and ps else float("nan")
-            tgt = TARGETS[wl]
-            want = f">= {tgt['vs_torch']}x" + (f", >= {tgt['peak']:.0%} peak" if "peak" in tgt else "")
-            lines.append(f"| {wl} | {t} | {es or float('nan'):,.0f} | {ps or float('nan'):,.0f} | {ratio:.2f} | "
-                         f"{want} | {e.get('peak_fraction', float('nan')):.1%} | "
-                         f"{p.get('peak_fraction', float('nan')):.1%} | "
-                         f"{e.get('peak_delta_bytes', 0) / 2**20:.1f} | {p.get('peak_delta_bytes', 0) / 2**20:.1f} |")
-    out["table"] = "\n".join(lines)
+        out["workloads"][wl] = P.compare(__file__, wl, base, threads, args.rounds, peaks, n, train_flops(wl),
+                                         TARGETS[wl], LIMITS[wl], VERIFY_TOL)
+    out["table"] = P.table(out)
     print(out["table"])
     if args.json:
         C.dump_json(out, args.json)

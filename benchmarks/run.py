@@ -189,10 +189,16 @@ def run_gemm(quick, outdir, timeout):
     return res
 
 
-def run_cnn(quick, threads, outdir, timeout):
-    """benchmarks/cnn.py: LeNet-5 and a CIFAR-sized CNN against PyTorch."""
+# The scripts comparing a family of networks with PyTorch (benchmarks/_peers.py):
+# key in results, title of their section.
+PEER_SCRIPTS = {"cnn": "Convolutional networks", "rnn": "Recurrent networks"}
+
+
+def run_peer_script(name, quick, threads, outdir, timeout):
+    """benchmarks/<name>.py (cnn.py: LeNet-5 and a CIFAR-sized CNN; rnn.py:
+    LSTM and GRU) against PyTorch."""
     args = ["--threads", ",".join(map(str, threads))] + (["--quick", "--rounds", "1"] if quick else [])
-    return run_json_script("cnn", args, outdir, timeout)
+    return run_json_script(name, args, outdir, timeout)
 
 
 def gemm_peaks(data):
@@ -237,8 +243,8 @@ def parse_args(argv=None):
                         "with --quick, all cores)")
     p.add_argument("--out", default=os.path.join(HERE, "results"), help="output directory")
     p.add_argument("--libs", default=",".join(C.LIBS), help="subset of " + ",".join(C.LIBS))
-    p.add_argument("--only", default="gemm,train,predict,memory,digits,cnn",
-                   help="subset of gemm,train,predict,memory,digits")
+    p.add_argument("--only", default="gemm,train,predict,memory,digits,cnn,rnn",
+                   help="subset of gemm,train,predict,memory,digits,cnn,rnn")
     p.add_argument("--update-doc", choices=("auto", "yes", "no"), default="auto",
                    help="rewrite BENCHMARKS.md (auto: after a full run of everything)")
     p.add_argument("--rounds", type=int, default=None,
@@ -379,14 +385,16 @@ def main(argv=None):
                         r = run_worker(dict(spec, lib=lib), t, workdir, args.timeout)
                         per[lib] = merge_rounds(per.get(lib), r, wl.n)
 
-    if "cnn" in only:
+    for name, title in PEER_SCRIPTS.items():
+        if name not in only:
+            continue
         if _libs.available("torch")[0]:
-            log("convolutional networks")
-            res["cnn"] = run_cnn(args.quick, threads, args.out, args.timeout)
-            if "missing" in res["cnn"]:
-                log("CNN: " + res["cnn"]["missing"])
+            log(title.lower())
+            res[name] = run_peer_script(name, args.quick, threads, args.out, args.timeout)
+            if "missing" in res[name]:
+                log(f"{name}: " + res[name]["missing"])
         else:
-            res["cnn"] = {"missing": "PyTorch is not installed (benchmarks/cnn.py compares with it)"}
+            res[name] = {"missing": f"PyTorch is not installed (benchmarks/{name}.py compares with it)"}
 
     if "predict" in only:
         log("predict latency (medium MLP)")
