@@ -21,3 +21,30 @@ def test_cnn_digits_beats_the_mlp():
     assert n > 200
     assert cnn > mlp and cnn > 0.97, r.stdout[-3000:]
     assert "Conv2D" in r.stdout and "(None, 64, 4, 4)" in r.stdout     # the summary's shapes
+
+
+def _run(name):
+    r = subprocess.run([sys.executable, os.path.join(EXAMPLES, name)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r.stdout
+
+
+@pytest.mark.skipif(not os.path.isdir(EXAMPLES), reason="examples/ is not in this tree")
+def test_lstm_forecast_beats_the_naive_forecast():
+    out = _run("forecast_co2.py")
+    m = re.search(r"test months: (\d+).*?naive last value ([0-9.]+), LSTM ([0-9.]+)", out, re.S)
+    assert m, out[-3000:]
+    months, naive, lstm = int(m.group(1)), float(m.group(2)), float(m.group(3))
+    assert months > 90
+    assert lstm < 0.5 * naive, out[-3000:]
+
+
+@pytest.mark.skipif(not os.path.isdir(EXAMPLES), reason="examples/ is not in this tree")
+def test_gru_classifies_variable_length_sequences():
+    out = _run("sequence_classifier.py")
+    m = re.search(r"lengths (\d+) to (\d+)\ntest accuracy: GRU ([0-9.]+), majority class ([0-9.]+)", out)
+    assert m, out[-3000:]
+    shortest, longest, acc, majority = int(m.group(1)), int(m.group(2)), float(m.group(3)), float(m.group(4))
+    assert shortest < longest
+    assert acc > 0.9 and majority < 0.5, out[-3000:]
+    assert "Embedding" in out and "(None, 40, 16)" in out
