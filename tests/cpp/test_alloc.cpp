@@ -2,6 +2,7 @@
 // global operator new, which AlignedBuffer also uses, is replaced here to
 // count them) made during one epoch is the same for 4 batches as for 40,
 // for networks of every layer type, float32 and float64.
+#include <cstring>
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -70,6 +71,20 @@ const char* kNetworks[] = {
       {"type": "Conv2D", "filters": 8, "kernel_size": 5, "activation": "relu"},
       {"type": "GlobalMaxPooling2D"},
       {"type": "Dense", "units": 3}]})",
+    // Sequences: 12 steps of 12 features, the last steps of some zeroed (masked).
+    R"({"input_shape": [12, 12], "layers": [
+      {"type": "Masking", "mask_value": 0},
+      {"type": "LSTM", "units": 8, "return_sequences": true, "dropout": 0.1},
+      {"type": "Bidirectional", "layer": {"type": "GRU", "units": 6}, "merge_mode": "concat"},
+      {"type": "Dense", "units": 3}]})",
+    R"({"input_shape": [12, 12], "layers": [
+      {"type": "SimpleRNN", "units": 8, "activation": "relu", "return_sequences": true, "go_backwards": true},
+      {"type": "Dense", "units": 3}]})",
+    // Token ids 0..9 (0 is padding): Embedding's mask, per-step outputs.
+    R"({"input_shape": [144], "layers": [
+      {"type": "Embedding", "num_embeddings": 10, "embedding_dim": 4, "padding_idx": 0},
+      {"type": "GRU", "units": 8, "return_sequences": true},
+      {"type": "Dense", "units": 3}]})",
 };
 
 // The allocations made during the last of three epochs of n samples (with
@@ -78,10 +93,17 @@ const char* kNetworks[] = {
 template <class T>
 std::pair<long, long> allocations_in_an_epoch(const char* network, index_t n) {
   auto model = model_from_architecture<T>(Json::parse(network), 7);
-  std::vector<T> X(static_cast<std::size_t>(n * 144)), y(static_cast<std::size_t>(n));
+  const bool ids = std::strstr(network, "Embedding") != nullptr;
+  const index_t targets = shape_size(model->output_shape()) / 3;  // one class per output position
+  std::vector<T> X(static_cast<std::size_t>(n * 144)), y(static_cast<std::size_t>(n * targets));
   Rng rng(3);
-  for (T& v : X) v = static_cast<T>(rng.normal());
-  for (index_t i = 0; i < n; ++i) y[static_cast<std::size_t>(i)] = static_cast<T>(i % 3);
+  for (std::size_t i = 0; i < X.size(); ++i) {
+    const index_t sample = static_cast<index_t>(i) / 144, at = static_cast<index_t>(i) % 144;
+    // ids with padding at the end; values with the last steps (12 values each) zero
+    X[i] = ids ? static_cast<T>(at < 144 - 9 * (sample % 4) ? 1 + (i % 9) : 0)
+               : at >= 144 - 12 * (sample % 3) ? T(0) : static_cast<T>(rng.normal());
+  }
+  for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<T>(i % 3);
   CategoricalCrossentropy<T> loss;
   Adam<T> opt(1e-3);
   FitOptions<T> o;
@@ -98,8 +120,8 @@ std::pair<long, long> allocations_in_an_epoch(const char* network, index_t n) {
     if (logs.epoch == 2) during = g_allocations.load() - at_begin;
     return true;
   };
-  fit(*model, loss, opt, X.data(), y.data(), n, 1, o);
-  std::vector<T> out(static_cast<std::size_t>(n * 3));
+  fit(*model, loss, opt, X.data(), y.data(), n, targets, o);
+  std::vector<T> out(static_cast<std::size_t>(n * 3 * targets));
   predict<T>(*model, X.data(), n, out.data(), 16);
   const long before = g_allocations.load();
   predict<T>(*model, X.data(), n, out.data(), 16);

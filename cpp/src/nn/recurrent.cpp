@@ -59,10 +59,26 @@ std::unique_ptr<Recurrent<T>> Recurrent<T>::make(RnnCell cell, Options& o) {
   const bool back = o.flag("go_backwards", false);
   const double dropout = o.number("dropout", 0.0, 0.0, 1.0, false, true);
   const bool use_bias = o.flag("use_bias", true);
-  auto layer = std::make_unique<Recurrent<T>>(cell, units, seq, state, back, dropout, use_bias);
+  std::unique_ptr<Recurrent<T>> layer;
+  if (cell == RnnCell::LSTM)
+    layer = std::make_unique<LSTM<T>>(units, seq, state, back, dropout, use_bias);
+  else if (cell == RnnCell::GRU)
+    layer = std::make_unique<GRU<T>>(units, seq, state, back, dropout, use_bias);
+  else
+    layer = std::make_unique<SimpleRNN<T>>(units, cell == RnnCell::ReLU ? "relu" : "tanh", seq, state, back,
+                                           dropout, use_bias);
   const Json k = init_arg(o, "kernel_init"), r = init_arg(o, "recurrent_init"), b = init_arg(o, "bias_init");
   layer->set_initializers(k, r, b);
   return layer;
+}
+
+template <class T>
+SimpleRNN<T>::SimpleRNN(index_t units, const std::string& activation, bool return_sequences, bool return_state,
+                        bool go_backwards, double dropout, bool use_bias)
+    : Recurrent<T>(activation == "relu" ? RnnCell::ReLU : RnnCell::Tanh, units, return_sequences, return_state,
+                   go_backwards, dropout, use_bias) {
+  if (activation != "tanh" && activation != "relu")
+    throw ValueError(cat("activation: expected one of tanh, relu, got '", activation, "'"));
 }
 
 template <class T>

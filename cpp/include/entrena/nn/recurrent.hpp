@@ -33,7 +33,8 @@ class Recurrent : public Layer<T> {
  public:
   Recurrent(RnnCell cell, index_t units, bool return_sequences = false, bool return_state = false,
             bool go_backwards = false, double dropout = 0.0, bool use_bias = true);
-  // The layer of a type name ("SimpleRNN", "LSTM", "GRU") from its config.
+  // A SimpleRNN (cell Tanh: the config's activation decides), LSTM or GRU
+  // from its config.
   static std::unique_ptr<Recurrent<T>> make(RnnCell cell, Options& o);
 
   std::string kind() const override;
@@ -77,22 +78,30 @@ class Recurrent : public Layer<T> {
   index_t last_n_ = 0, state_n_ = 0, dstate_n_ = 0;
 };
 
+// SimpleRNN(units, "tanh" | "relu", ...), LSTM(units, ...), GRU(units, ...):
+// the arguments after units as Recurrent's.
 template <class T>
 class SimpleRNN : public Recurrent<T> {
  public:
-  using Recurrent<T>::Recurrent;
+  explicit SimpleRNN(index_t units, const std::string& activation = "tanh", bool return_sequences = false,
+                     bool return_state = false, bool go_backwards = false, double dropout = 0.0,
+                     bool use_bias = true);
   static std::unique_ptr<Layer<T>> from_config(Options& o);
 };
 template <class T>
 class LSTM : public Recurrent<T> {
  public:
-  using Recurrent<T>::Recurrent;
+  explicit LSTM(index_t units, bool return_sequences = false, bool return_state = false, bool go_backwards = false,
+                double dropout = 0.0, bool use_bias = true)
+      : Recurrent<T>(RnnCell::LSTM, units, return_sequences, return_state, go_backwards, dropout, use_bias) {}
   static std::unique_ptr<Layer<T>> from_config(Options& o);
 };
 template <class T>
 class GRU : public Recurrent<T> {
  public:
-  using Recurrent<T>::Recurrent;
+  explicit GRU(index_t units, bool return_sequences = false, bool return_state = false, bool go_backwards = false,
+               double dropout = 0.0, bool use_bias = true)
+      : Recurrent<T>(RnnCell::GRU, units, return_sequences, return_state, go_backwards, dropout, use_bias) {}
   static std::unique_ptr<Layer<T>> from_config(Options& o);
 };
 
