@@ -62,6 +62,7 @@ py::dict logs_dict(const std::vector<std::pair<std::string, double>>& values) {
 InterruptFn interrupt_check(std::shared_ptr<bool> interrupted) {
   auto last = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
   return [last, interrupted]() {
+    if (*interrupted) return true;  // Ctrl-C came during a Python callback
     const auto now = std::chrono::steady_clock::now();
     if (now - *last < std::chrono::milliseconds(20)) return false;
     *last = now;
@@ -72,6 +73,21 @@ InterruptFn interrupt_check(std::shared_ptr<bool> interrupted) {
     *interrupted = true;
     return true;
   };
+}
+
+// Calls a Python callback of fit (with the GIL). A KeyboardInterrupt in it
+// stops training like one between batches (the flag is set, the error
+// cleared; returns false); other exceptions propagate.
+template <class F>
+bool call_callback(const std::shared_ptr<bool>& interrupted, F&& f) {
+  py::gil_scoped_acquire gil;
+  try {
+    return f();
+  } catch (py::error_already_set& e) {
+    if (!e.matches(PyExc_KeyboardInterrupt)) throw;
+    *interrupted = true;
+    return false;
+  }
 }
 
 EarlyStopping early_stopping_from(const py::dict& d) {
@@ -292,6 +308,7 @@ void bind_typed(py::module_& m) {
         if (g.empty()) throw StateError("initial_state_grad: call backward after the model's forward pass first");
         return state_copies(l, g, self.last_batch());
       }, py::arg("layer"))
+      .def("clear_pending_state", [](Model& self) { self.clear_pending(); })
       .def("output_mask", [](Model& self) -> py::object {
         auto guard = self.lock();
         const std::uint8_t* mask = self.output_mask();
@@ -342,30 +359,34 @@ void bind_typed(py::module_& m) {
               throw ValueError("validation_data y: expected the training targets' layout");
             o.validation = {Xv.data(), Yv.data(), nv};
           }
+          auto interrupted = std::make_shared<bool>(false);
           if (on_epoch_begin) {
             py::function f = *on_epoch_begin;
-            o.on_epoch_begin = [f](index_t e) {
-              py::gil_scoped_acquire gil;
-              f(e);
+            o.on_epoch_begin = [f, interrupted](index_t e) {
+              call_callback(interrupted, [&] {
+                f(e);
+                return true;
+              });
             };
           }
           if (on_epoch_end) {
             py::function f = *on_epoch_end;
-            o.on_epoch = [f](const EpochLogs& logs) {
-              py::gil_scoped_acquire gil;
-              py::object r = f(logs.epoch, logs_dict(logs.values));
-              return r.is_none() || r.cast<bool>();
+            o.on_epoch = [f, interrupted](const EpochLogs& logs) {
+              return call_callback(interrupted, [&] {
+                py::object r = f(logs.epoch, logs_dict(logs.values));
+                return r.is_none() || r.cast<bool>();
+              });
             };
           }
           if (progress) {
             py::function f = *progress;
-            o.progress = [f](index_t done, index_t total, const RunningLogs& logs) {
-              py::gil_scoped_acquire gil;
-              py::object r = f(done, total, logs_dict(logs));
-              return r.is_none() || r.cast<bool>();
+            o.progress = [f, interrupted](index_t done, index_t total, const RunningLogs& logs) {
+              return call_callback(interrupted, [&] {
+                py::object r = f(done, total, logs_dict(logs));
+                return r.is_none() || r.cast<bool>();
+              });
             };
           }
-          auto interrupted = std::make_shared<bool>(false);
           if (check_interrupt) o.interrupted = interrupt_check(interrupted);
           History h;
           {
@@ -373,10 +394,13 @@ void bind_typed(py::module_& m) {
             h = fit<T>(model, loss, opt, X.data(), Y.data(), n, ts, o);
           }
           if (*interrupted) {
-            const std::string msg =
-                cat("training stopped at epoch ", h.interrupted_epoch + 1, ", batch ", h.interrupted_batch + 1, " of ",
-                    h.interrupted_batches, " (", h.epochs(), " epoch(s) completed); the model has the weights of the "
-                    "last finished batch");
+            const std::string where =
+                h.interrupted_epoch >= 0
+                    ? cat("at epoch ", h.interrupted_epoch + 1, ", batch ", h.interrupted_batch + 1, " of ",
+                          h.interrupted_batches)
+                    : cat("at the end of epoch ", h.epochs());
+            const std::string msg = cat("training stopped ", where, " (", h.epochs(), " epoch(s) completed); the model "
+                                        "has the weights of the last finished batch");
             PyErr_SetString(PyExc_KeyboardInterrupt, msg.c_str());
             throw py::error_already_set();
           }

@@ -117,16 +117,52 @@ class Loss:
         _checks.same_length(out, tgt, "output", "target")
         return out, tgt, dt
 
+    @staticmethod
+    def _real_rows(output, out, tgt):
+        """For the output of a model whose output has a mask over steps (see
+        Sequential.output_mask): which rows of the loss are real steps, and
+        the prediction and target rows as the engine's loss takes them. None
+        otherwise (every row counts)."""
+        mask = getattr(output, "mask", None)
+        if mask is None:
+            return None
+        rows = mask.size * (out[0].size // (mask.shape[1] * out.shape[-1]))  # rows of `width` values
+        keep = np.repeat(mask.reshape(-1), rows // mask.size)
+        pred = out.reshape(rows, -1)
+        target = tgt.reshape(rows, -1)
+        target = target[keep][:, 0] if target.shape[1] == 1 else target[keep]
+        return keep, np.ascontiguousarray(pred[keep]), np.ascontiguousarray(target)
+
+    def _value(self, output, out, tgt, dt) -> float:
+        real = self._real_rows(output, out, tgt)
+        if real is None:
+            return float(self.core(dt).forward(out, tgt))
+        keep, pred, target = real
+        return float(self.core(dt).forward(pred, target)) if keep.any() else 0.0
+
+    def _gradient(self, output, out, tgt, dt) -> np.ndarray:
+        real = self._real_rows(output, out, tgt)
+        if real is None:
+            return self.core(dt).backward(out, tgt).reshape(np.shape(output))
+        keep, pred, target = real
+        grad = np.zeros((len(keep), pred.shape[1]), dtype=out.dtype)
+        if keep.any():
+            grad[keep] = self.core(dt).backward(pred, target)
+        return grad.reshape(np.shape(output))
+
     def __call__(self, output, target) -> float:
+        """The loss of a batch; on a model output with a mask over steps
+        (Embedding's padding_idx, Masking), the padded steps are left out,
+        as in fit."""
         out, tgt, dt = self._prepared(output, target)
-        value = float(self.core(dt).forward(out, tgt))
+        value = self._value(output, out, tgt, dt)
         self._last = (output, out, tgt, dt)
         return value
 
     def gradient(self, output, target) -> np.ndarray:
         """dL/d(output) for the reduced loss, as an array of output's shape."""
         out, tgt, dt = self._prepared(output, target)
-        return self.core(dt).backward(out, tgt).reshape(np.shape(output))
+        return self._gradient(output, out, tgt, dt)
 
     def backward(self) -> None:
         """Sends the gradient of the last call into the model that produced
@@ -138,7 +174,7 @@ class Loss:
         if model is None:
             raise RuntimeError(f"{self.name}.backward: the output did not come from model(x); "
                                "use loss.gradient(output, target) and model.backward(grad)")
-        model.backward(self.core(dt).backward(out, tgt).reshape(np.shape(output)))
+        model.backward(self._gradient(output, out, tgt, dt))
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())

@@ -30,13 +30,17 @@ def _shape_text(shape) -> str:
 
 class Output(np.ndarray):
     """The result of ``model(x)``: an ndarray that remembers its model, so
-    that ``loss_fn(out, y); loss_fn.backward()`` reaches the model."""
+    that ``loss_fn(out, y); loss_fn.backward()`` reaches the model, and the
+    mask over its steps (``mask``: (n, steps) bool, or None), so that the
+    loss leaves padded steps out as fit does."""
 
     model = None
+    mask = None
 
     def __array_finalize__(self, obj):
         # Derived arrays (slices, arithmetic) are plain results, not model outputs.
         self.model = None
+        self.mask = None
 
 
 class Parameters(list):
@@ -554,8 +558,13 @@ class Sequential:
         if initial_state is not None:
             for k, arrays in self._per_layer(initial_state, "initial_state", self._state_layers()).items():
                 self._core.set_initial_state(k, arrays)
-        out = self._core.forward(x, self._training).view(Output)
+        try:
+            out = self._core.forward(x, self._training).view(Output)
+        except BaseException:
+            self._core.clear_pending_state()   # an initial state is for this call only
+            raise
         out.model = self
+        out.mask = self._core.output_mask()
         returning = self._return_state_layers()
         if not returning:
             return out
@@ -567,6 +576,13 @@ class Sequential:
         ``return_state=True``, in the order the call returned them."""
         core = self._require_core("backward")
         g = _checks.as_float_array(grad, "grad", self.dtype, min_ndim=1)
+        try:
+            self._backward(core, g, state_grads)
+        except BaseException:
+            core.clear_pending_state()   # state gradients are for this backward only
+            raise
+
+    def _backward(self, core, g, state_grads):
         if state_grads is not None:
             returning = self._return_state_layers()
             if not returning:

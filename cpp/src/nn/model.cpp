@@ -196,6 +196,7 @@ const T* Sequential<T>::forward(const T* x, index_t n, bool training) {
   std::memcpy(acts_[0].data(), x, static_cast<std::size_t>(n * in_size) * sizeof(T));
   last_n_ = 0;  // no backward through a forward that failed
   const std::uint8_t* mask = nullptr;
+  try {
   for (std::size_t i = 0; i < L; ++i) {
     const index_t out_size = shape_size(layers_[i]->output_shape());
     acts_[i + 1].reserve_at_least(checked_mul(n, out_size, "a layer's outputs"));
@@ -211,6 +212,10 @@ const T* Sequential<T>::forward(const T* x, index_t n, bool training) {
       l.compute_mask(acts_[i].data(), mask, m.data(), n);
       mask = m.data();
     }
+  }
+  } catch (...) {
+    clear_pending();
+    throw;
   }
   output_mask_ = mask;
   last_n_ = n;
@@ -235,12 +240,23 @@ void Sequential<T>::backward(const T* dy) {
   gbuf_[0].reserve_at_least(n * widest);
   gbuf_[1].reserve_at_least(n * widest);
   const T* g = dy;
-  for (std::size_t k = L; k-- > 0;) {
-    // The first layer's input gradient is not needed.
-    T* dx = k > 0 ? gbuf_[k % 2].data() : nullptr;
-    layers_[k]->backward(acts_[k].data(), acts_[k + 1].data(), g, dx, n);
-    g = dx;
+  try {
+    for (std::size_t k = L; k-- > 0;) {
+      // The first layer's input gradient is not needed.
+      T* dx = k > 0 ? gbuf_[k % 2].data() : nullptr;
+      layers_[k]->backward(acts_[k].data(), acts_[k + 1].data(), g, dx, n);
+      g = dx;
+    }
+  } catch (...) {
+    clear_pending();
+    throw;
   }
+}
+
+template <class T>
+void Sequential<T>::clear_pending() {
+  auto guard = lock();
+  for (auto& l : layers_) l->clear_pending();
 }
 
 template class Sequential<float>;

@@ -143,7 +143,7 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
       yb(checked_mul(bmax, target_size, "a batch of targets")), grad(checked_mul(bmax, lay.out_size, "a batch of outputs"));
   EpochStats st;
   st.batches = batches;
-  double loss_sum = 0.0;
+  double loss_sum = 0.0, weight_sum = 0.0;
   const bool sum_reduced = loss.reduction() == Reduction::Sum;
   RunningLogs running;
   LossRows<T> sel;
@@ -172,10 +172,15 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
     model.backward(grad.data());
     opt.step(model.params(), model.grads(), model.num_params(), model.param_segments());
 
-    loss_sum += sum_reduced ? static_cast<double>(l) : static_cast<double>(l) * static_cast<double>(b);
+    // A mean loss weighs each batch by what it averaged over: its samples,
+    // or its real steps when the output is masked (so the epoch's value is
+    // the mean over every real step).
+    const double weight = static_cast<double>(sel.masked ? sel.rows : b);
+    loss_sum += sum_reduced ? static_cast<double>(l) : static_cast<double>(l) * weight;
+    weight_sum += weight;
     st.samples += b;
     st.iterations += 1;
-    st.loss = sum_reduced ? loss_sum : loss_sum / static_cast<double>(st.samples);
+    st.loss = sum_reduced ? loss_sum : weight_sum > 0 ? loss_sum / weight_sum : 0.0;
     if (o.progress && o.every > 0 && ((bi + 1) % o.every == 0 || bi + 1 == batches)) {
       running.clear();
       running.emplace_back("loss", st.loss);
@@ -213,18 +218,20 @@ double evaluate(Sequential<T>& model, Loss<T>& loss, const T* X, const T* Y, ind
     m->reset();
   }
   const bool sum_reduced = loss.reduction() == Reduction::Sum;
-  double total = 0.0;
+  double total = 0.0, weight_total = 0.0;
   for (index_t start = 0; start < n; start += batch_size) {
     const index_t b = std::min(batch_size, n - start);
     const T* out = model.forward(X + start * in_w, b, false);
     const T* yb = Y + start * target_size;
     sel.select(model, out, yb, b, lay);
     const double l = static_cast<double>(sel.forward(loss, lay));
-    total += sum_reduced ? l : l * static_cast<double>(b);
+    const double weight = static_cast<double>(sel.masked ? sel.rows : b);
+    total += sum_reduced ? l : l * weight;
+    weight_total += weight;
     sel.update(named, loss, lay);
     if (pred) std::memcpy(pred + start * lay.out_size, out, static_cast<std::size_t>(b * lay.out_size) * sizeof(T));
   }
-  return sum_reduced ? total : total / static_cast<double>(n);
+  return sum_reduced ? total : weight_total > 0 ? total / weight_total : 0.0;
 }
 
 template <class T>

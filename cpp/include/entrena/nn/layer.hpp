@@ -120,6 +120,10 @@ class Layer {
   virtual void set_final_state_grad(const std::vector<const T*>& /*grad*/, index_t /*n*/) {}
   // dL/d(initial state) of the last backward pass.
   virtual std::vector<const T*> initial_state_grad() const { return {}; }
+  // Forgets an initial state or state gradient not used yet (the model
+  // calls it when a forward or backward pass fails, so that none of them
+  // outlives the call it was given for).
+  virtual void clear_pending() {}
 
  protected:
   Shape in_shape_, out_shape_;

@@ -106,6 +106,10 @@ class Sequential {
   // requires (ValueError): fit, evaluate and predict call it first.
   void check_input(const T* x, index_t n) const;
 
+  // Forgets the initial states and state gradients set on layers and not
+  // used yet (forward and backward do it when they fail).
+  void clear_pending();
+
   // n of the last forward pass (0 if none is available for backward).
   index_t last_batch() const { return last_n_; }
 

@@ -52,6 +52,7 @@ class Recurrent : public Layer<T> {
   std::vector<const T*> final_state() const override;
   void set_final_state_grad(const std::vector<const T*>& grad, index_t n) override;
   std::vector<const T*> initial_state_grad() const override;
+  void clear_pending() override { has_h0_ = has_dstate_ = false; }
 
   RnnCell cell() const { return cell_; }
   index_t units() const { return units_; }
@@ -133,6 +134,10 @@ class Bidirectional : public Layer<T> {
   std::vector<const T*> final_state() const override;
   void set_final_state_grad(const std::vector<const T*>& grad, index_t n) override;
   std::vector<const T*> initial_state_grad() const override;
+  void clear_pending() override {
+    fwd_->clear_pending();
+    bwd_->clear_pending();
+  }
   bool return_state() const { return fwd_->return_state(); }
 
  private:
