@@ -521,6 +521,43 @@ def test_cli_predict_model_saved_from_python(tmp_path, capsys):
     assert "the model takes 64 values per sample" in capsys.readouterr().err
 
 
+def test_cli_predict_recurrent_models(tmp_path):
+    """'entrena predict' on sequence models: a row holds a sequence's ids
+    (Embedding + GRU classifier, padding masked), or its steps' features
+    flattened step by step (LSTM regressor)."""
+    from entrena.__main__ import main
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, 12, (120, 9))
+    for i, length in enumerate(rng.integers(2, 10, 120)):
+        ids[i, length:] = 0
+    y = (ids == 3).sum(axis=1) > (ids == 4).sum(axis=1)
+    clf = entrena.Sequential([entrena.Input((9,)), entrena.Embedding(12, 4, padding_idx=0), entrena.GRU(8),
+                              entrena.Dense(2)], seed=0)
+    clf.compile(loss="categorical_crossentropy", optimizer="adam")
+    clf.fit(ids, y.astype(int), epochs=3, verbose=0)
+    X = rng.normal(size=(50, 6, 2)).astype(np.float32)
+    reg = entrena.Sequential([entrena.Input((6, 2)), entrena.Bidirectional(entrena.LSTM(5)), entrena.Dense(1)],
+                             seed=0)
+    reg.compile(loss="mse", optimizer="adam")
+    reg.fit(X, X.sum(axis=(1, 2))[:, None], epochs=2, verbose=0)
+    for model, data, name in ((clf, ids, "clf"), (reg, X, "reg")):
+        path = tmp_path / f"{name}.safetensors"
+        model.save(path)
+        csv_path = tmp_path / f"{name}.csv"
+        with open(csv_path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow([f"v{i}" for i in range(data[0].size)])
+            w.writerows(data.reshape(len(data), -1).tolist())
+        out = tmp_path / f"{name}_out.csv"
+        assert main(["predict", "--model", str(path), "--data", str(csv_path), "--out", str(out)]) == 0
+        with open(out, newline="") as f:
+            rows = list(csv.DictReader(f))
+        if name == "clf":
+            np.testing.assert_array_equal([int(r["class"]) for r in rows], clf.predict_classes(ids))
+        else:
+            np.testing.assert_allclose([float(r["output_0"]) for r in rows], reg.predict(X)[:, 0], rtol=1e-6)
+
+
 # ------------------------------------------------- binary and multi-label
 def test_binary_moons_with_logits_and_hinge():
     X, y = entrena.datasets.make_moons(n_samples=400, noise=0.1, seed=0)
