@@ -330,10 +330,24 @@ struct Driver {
     return round_up((K + nb - 1) / nb, 8);
   }
 
+  // op(B) packed whole: for each K block (of k_block(K) rows, kc), the
+  // NR-wide micro-panels of all N columns, panel j at (block start)·Npad +
+  // j·kc, as rect packs one block of columns.
+  static index_t packed_b_size(index_t K, index_t N) { return round_up(N, NR) * K; }
+  static void pack_b_all(const Args<T>& g, T* out) {
+    const index_t kb = imin(k_block(g.K), g.K), npad = round_up(g.N, NR);
+    for (index_t pc = 0; pc < g.K; pc += kb) {
+      const index_t kc = imin(kb, g.K - pc);
+      for (index_t j = 0; j < g.N; j += NR) pack_b_panel<NR>(g, pc, kc, j, imin(NR, g.N - j), out + pc * npad + j * kc);
+    }
+  }
+
   // The rectangle C[m0:m1, n0:n1], on the calling thread.
   static void rect(const Args<T>& g, index_t m0, index_t m1, index_t n0, index_t n1,
                    bool pack_a, bool pack_b) {
     const index_t kb = imin(k_block(g.K), g.K);
+    const bool prepacked = g.bpacked != nullptr;
+    if (prepacked) pack_b = false;
     T* abuf = pack_a ? kernels::gemm_workspace<T>(0, round_up(imin(MC, m1 - m0), MR) * kb) : nullptr;
     T* bbuf = pack_b ? kernels::gemm_workspace<T>(1, round_up(imin(NC, n1 - n0), NR) * kb) : nullptr;
     for (index_t ic = m0; ic < m1; ic += MC) {
@@ -351,14 +365,16 @@ struct Driver {
           if (pack_b)
             for (index_t jr = 0; jr < nc; jr += NR)
               pack_b_panel<NR>(g, pc, kc, jc + jr, imin(NR, nc - jr), bbuf + jr * kc);
+          const T* bp = prepacked ? g.bpacked + pc * round_up(g.N, NR) + jc * kc : bbuf;
+          const bool packed = pack_b || prepacked;
           for (index_t ir = 0; ir < mc; ir += MR) {
             const index_t mr = imin(MR, mc - ir), i0 = ic + ir;
             if (pack_a)
-              row_panel<0>(g, abuf + ir * kc, MR, i0, mr, pc, kc, jc, nc, bbuf, pack_b, ep);
+              row_panel<0>(g, abuf + ir * kc, MR, i0, mr, pc, kc, jc, nc, bp, packed, ep);
             else if (g.ta == Trans::T)
-              row_panel<0>(g, g.A + pc * g.lda + i0, g.lda, i0, mr, pc, kc, jc, nc, bbuf, pack_b, ep);
+              row_panel<0>(g, g.A + pc * g.lda + i0, g.lda, i0, mr, pc, kc, jc, nc, bp, packed, ep);
             else
-              row_panel<1>(g, g.A + i0 * g.lda + pc, g.lda, i0, mr, pc, kc, jc, nc, bbuf, pack_b, ep);
+              row_panel<1>(g, g.A + i0 * g.lda + pc, g.lda, i0, mr, pc, kc, jc, nc, bp, packed, ep);
           }
         }
       }
@@ -413,6 +429,16 @@ struct Driver {
 template <class B>
 void run(const Args<typename B::T>& g) {
   Driver<B>::run(g);
+}
+
+// The table entries for a B packed once and multiplied many times.
+template <class B>
+void pack_b(const Args<typename B::T>& g, typename B::T* out) {
+  Driver<B>::pack_b_all(g, out);
+}
+template <class B>
+kernels::idx packed_b_size(kernels::idx K, kernels::idx N) {
+  return Driver<B>::packed_b_size(K, N);
 }
 
 // C independent chains of float vector FMAs, more than FMA latency ×

@@ -26,6 +26,8 @@ template <class T, class Gemm>
 constexpr kernels::Table<T> make_table() {
   kernels::Table<T> t{};
   t.gemm = &gemm::run<Gemm>;
+  t.gemm_pack_b = &gemm::pack_b<Gemm>;
+  t.gemm_packed_b_size = &gemm::packed_b_size<Gemm>;
   t.im2col = &conv::im2col<T>;
   t.col2im = &conv::col2im<T>;
   t.conv_direct_forward = &conv::direct_forward<T>;

@@ -61,6 +61,10 @@ struct GemmArgs {
   bool relu;
   bool bias_rows;  // the bias holds one value per row of C (else one per column)
   int threads;     // chosen by the dispatcher (threads_for), >= 1
+  // op(B) already packed by gemm_pack_b of the same ISA (B, ldb and tb are
+  // then not read), or null: for a B multiplied many times (a recurrent
+  // layer's W_hh, once per step).
+  const T* bpacked = nullptr;
 };
 
 // A 64-byte-aligned scratch buffer of at least n elements owned by the
@@ -106,7 +110,9 @@ struct AdagradCoef {
 // Backward: g holds the activations and receives dL/d(pre-activations) of
 // the x-part; dgh (GRU) those of the h-part; dh holds dL/dh' (dy, when not
 // null, is added where the step is real) and receives the part of dL/dh that
-// does not go through W_hh; dc holds dL/dc' and receives dL/dc (LSTM).
+// does not go through W_hh; dc holds dL/dc' and receives dL/dc (LSTM); sx
+// (and sh, GRU) accumulate each row's x-part (h-part) gradients over the
+// steps, for the bias gradients.
 // mask: one byte per row (stride mask_ld), 1 for a real step, or null.
 template <class T>
 struct RnnStep {
@@ -140,6 +146,10 @@ struct RnnStep {
   idx dc_ld;
   T* dgh;
   idx dgh_ld;
+  T* sx;
+  idx sx_ld;
+  T* sh;
+  idx sh_ld;
 };
 
 // ---------------------------------------------------------------- the table
@@ -159,6 +169,10 @@ struct Table {
 
   // GEMM (gemm_driver.hpp)
   void (*gemm)(const GemmArgs<T>& g);
+  // op(B) of g (K, N) packed whole for later calls with g.bpacked: into
+  // out, gemm_packed_b_size(K, N) elements (at most round_up(N, 64)·K).
+  void (*gemm_pack_b)(const GemmArgs<T>& g, T* out);
+  idx (*gemm_packed_b_size)(idx K, idx N);
 
   // Convolution data movement (conv_impl.hpp): one sample's Cg channels of
   // a group to columns (row stride ld), and columns back to the image

@@ -145,6 +145,13 @@ void step_backward(const RnnStep<T>& s) {
       if (s.cell == RnnCell::GRU) zero_row(s.dgh + b * s.dgh_ld, G * H);
       continue;
     }
+    T* sx = s.sx + b * s.sx_ld;
+    T* sh = s.sh ? s.sh + b * s.sh_ld : nullptr;
+    // Stores a pre-activation gradient and adds it to the row's sum.
+    auto put = [&](T* at, T* sum, vec_t<T> v, int m) {
+      st(at, v, m);
+      st(sum, ld(sum, m) + v, m);
+    };
     auto dh_total = [&](idx j, int m) {
       const V d = ld(dh + j, m);
       return dy ? d + ld(dy + j, m) : d;
@@ -157,7 +164,7 @@ void step_backward(const RnnStep<T>& s) {
           const V d = dh_total(j, m);
           const V a = ld(g + j, m);
           const V da = relu ? (a > T(0) ? d : simd::zero<T>()) : d * (T(1) - a * a);
-          st(g + j, da, m);
+          put(g + j, sx + j, da, m);
           st(dh + j, simd::zero<T>(), m);
         });
         break;
@@ -172,10 +179,10 @@ void step_backward(const RnnStep<T>& s) {
           const V t = ld(tc + j, m);
           const V dcv = ld(dc + j, m) + d * o * (T(1) - t * t);
           const V dov = d * t;
-          st(g + j, dcv * gg * i * (T(1) - i), m);
-          st(g + H + j, dcv * ld(cp + j, m) * f * (T(1) - f), m);
-          st(g + 2 * H + j, dcv * i * (T(1) - gg * gg), m);
-          st(g + 3 * H + j, dov * o * (T(1) - o), m);
+          put(g + j, sx + j, dcv * gg * i * (T(1) - i), m);
+          put(g + H + j, sx + H + j, dcv * ld(cp + j, m) * f * (T(1) - f), m);
+          put(g + 2 * H + j, sx + 2 * H + j, dcv * i * (T(1) - gg * gg), m);
+          put(g + 3 * H + j, sx + 3 * H + j, dov * o * (T(1) - o), m);
           st(dc + j, dcv * f, m);
           st(dh + j, simd::zero<T>(), m);
         });
@@ -191,12 +198,12 @@ void step_backward(const RnnStep<T>& s) {
           const V dn = d * (T(1) - z) * (T(1) - nv * nv);
           const V dz = d * (ld(hp + j, m) - nv) * z * (T(1) - z);
           const V dr = dn * ld(hn + j, m) * rv * (T(1) - rv);
-          st(g + j, dr, m);
-          st(g + H + j, dz, m);
-          st(g + 2 * H + j, dn, m);
-          st(dgh + j, dr, m);
-          st(dgh + H + j, dz, m);
-          st(dgh + 2 * H + j, dn * rv, m);
+          put(g + j, sx + j, dr, m);
+          put(g + H + j, sx + H + j, dz, m);
+          put(g + 2 * H + j, sx + 2 * H + j, dn, m);
+          put(dgh + j, sh + j, dr, m);
+          put(dgh + H + j, sh + H + j, dz, m);
+          put(dgh + 2 * H + j, sh + 2 * H + j, dn * rv, m);
           st(dh + j, d * z, m);
         });
         break;
