@@ -7,10 +7,14 @@ PyTorch in float64), times the training epochs (rounds alternating the
 order of the libraries) and writes the table."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import sys
+import time
+
+import numpy as np
 
 import _common as C
 
@@ -93,3 +97,96 @@ def table(out, unit="samples/s"):
                          f"{p.get('peak_fraction', float('nan')):.1%} | "
                          f"{e.get('peak_delta_bytes', 0) / 2**20:.1f} | {p.get('peak_delta_bytes', 0) / 2**20:.1f} |")
     return "\n".join(lines)
+
+
+def train_worker(spec, batch, X, y, entrena_model, torch_net, verify_steps):
+    """The body of a worker process: build one library's model (entrena_model(dtype)
+    or torch_net(params, torch dtype), an object with parameters() that maps
+    inputs to logits), then verify (the loss after `verify_steps` Adam steps)
+    or time training epochs (stored order) and the peak memory they add."""
+    lib, threads = spec["lib"], spec["threads"]
+    params = [np.asarray(p) for p in np.load(spec["params"]).values()]
+    __import__("entrena" if lib == "entrena" else "torch")
+    # Memory: from here (library imported, data in memory) to the peak of
+    # building the model and training it.
+    base = C.rss_bytes()
+    C.reset_peak_rss()
+    if lib == "entrena":
+        import entrena
+        entrena.set_num_threads(threads)
+        m = entrena_model(spec.get("dtype", "float32"))
+        m.load_state_dict(dict(zip([n for n, _ in m.named_parameters()], params)))
+
+        def epoch(Xe, ye):
+            return m.fit(Xe, ye, epochs=1, batch_size=batch, shuffle=False, verbose=0)
+
+        def loss_of(Xe, ye):
+            return m.evaluate(Xe, ye, batch_size=256)["loss"]
+    else:
+        import torch
+        torch.set_num_threads(threads)
+        dt = torch.float64 if spec.get("dtype") == "float64" else torch.float32
+        net = torch_net(params, dt)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        lossf = torch.nn.CrossEntropyLoss()
+
+        def epoch(Xe, ye):
+            Xt, yt = torch.from_numpy(Xe).to(dt), torch.from_numpy(ye)
+            for s in range(0, len(Xe), batch):
+                opt.zero_grad()
+                loss = lossf(net(Xt[s:s + batch]), yt[s:s + batch])
+                loss.backward()
+                opt.step()
+
+        def loss_of(Xe, ye):
+            with torch.no_grad():
+                return float(lossf(net(torch.from_numpy(Xe).to(dt)), torch.from_numpy(ye)))
+    if spec["mode"] == "verify":
+        Xv, yv = X[:verify_steps * batch], y[:verify_steps * batch]
+        epoch(Xv, yv)
+        return {"loss_after": loss_of(Xv, yv)}
+    epoch(X[:2 * batch], y[:2 * batch])     # warm up (allocations, thread start)
+    times = []
+    for _ in range(spec["epochs"]):
+        t0 = time.perf_counter()
+        epoch(X, y)
+        times.append(time.perf_counter() - t0)
+    return {"epoch_seconds": times, "peak_delta_bytes": max(0, C.peak_rss_bytes() - base)}
+
+
+def main(argv, doc, script, worker, workloads, about, plan, initial_params, unit="samples/s", verify_tol=2e-3):
+    """The command line of a comparison script. ``--worker SPEC`` runs
+    worker(spec) (in the fresh process run_worker starts); otherwise each
+    workload is verified and timed: plan(wl, quick) gives (samples, timed
+    epochs, FLOPs per sample, targets, limits), initial_params(wl, path)
+    writes the shared initial weights, about(quick) the table's caption."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--threads", default=None)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--workloads", default=",".join(workloads))
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return 0
+    threads = [int(t) for t in args.threads.split(",")] if args.threads else sorted({1, C.cpu_count()})
+    peaks = peaks_for(threads, args.quick)
+    tmp = os.path.join(os.path.dirname(os.path.abspath(script)), "results")
+    os.makedirs(tmp, exist_ok=True)
+    name = os.path.splitext(os.path.basename(script))[0]
+    out = {"cpu": C.cpu_model(), "cores": C.cpu_count(), "peaks_gflops": peaks, "workloads": {},
+           "about": about(args.quick)}
+    for wl in args.workloads.split(","):
+        n, epochs, flops, targets, limits = plan(wl, args.quick)
+        params = os.path.join(tmp, f"{name}_{wl}_init.npz")
+        initial_params(wl, params)
+        base = {"workload": wl, "params": params, "n": n, "epochs": epochs}
+        out["workloads"][wl] = compare(script, wl, base, threads, args.rounds, peaks, n, flops, targets, limits,
+                                       verify_tol)
+    out["table"] = table(out, unit)
+    print(out["table"])
+    if args.json:
+        C.dump_json(out, args.json)
+    return 0

@@ -19,18 +19,14 @@ weight gradients) and the peak memory added by training.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import numpy as np  # noqa: E402
 
-import _common as C  # noqa: E402
 import _peers as P  # noqa: E402
 
 # name: (input shape, batch, layers); a layer: ("conv", filters, k, pad) | ("pool", 2) | ("dense", units)
@@ -155,56 +151,10 @@ def torch_model(wl, params, dtype):
 # --------------------------------------------------------------- workers
 def worker(spec):
     """Runs in a fresh process: verify or time one library."""
-    wl, lib, threads = spec["workload"], spec["lib"], spec["threads"]
-    _, batch, _ = WORKLOADS[wl]
+    wl = spec["workload"]
     X, y = data(wl, spec["n"])
-    params = [np.asarray(p) for p in np.load(spec["params"]).values()]
-    __import__("entrena" if lib == "entrena" else "torch")
-    # Memory: from here (library imported, data in memory) to the peak of
-    # building the model and training it.
-    base = C.rss_bytes()
-    C.reset_peak_rss()
-    if lib == "entrena":
-        import entrena
-        entrena.set_num_threads(threads)
-        m = entrena_model(wl, spec.get("dtype", "float32"))
-        m.load_state_dict(dict(zip([n for n, _ in m.named_parameters()], params)))
-
-        def epoch(Xe, ye):
-            return m.fit(Xe, ye, epochs=1, batch_size=batch, shuffle=False, verbose=0)
-
-        def loss_of(Xe, ye):
-            return m.evaluate(Xe, ye, batch_size=256)["loss"]
-    else:
-        import torch
-        torch.set_num_threads(threads)
-        dt = torch.float64 if spec.get("dtype") == "float64" else torch.float32
-        net = torch_model(wl, params, dt)
-        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-        lossf = torch.nn.CrossEntropyLoss()
-
-        def epoch(Xe, ye):
-            Xt, yt = torch.from_numpy(Xe).to(dt), torch.from_numpy(ye)
-            for s in range(0, len(Xe), batch):
-                opt.zero_grad()
-                loss = lossf(net(Xt[s:s + batch]), yt[s:s + batch])
-                loss.backward()
-                opt.step()
-
-        def loss_of(Xe, ye):
-            with torch.no_grad():
-                return float(lossf(net(torch.from_numpy(Xe).to(dt)), torch.from_numpy(ye)))
-    if spec["mode"] == "verify":
-        Xv, yv = X[:VERIFY_STEPS * batch], y[:VERIFY_STEPS * batch]
-        epoch(Xv, yv)
-        return {"loss_after": loss_of(Xv, yv)}
-    epoch(X[:2 * batch], y[:2 * batch])     # warm up (allocations, thread start)
-    times = []
-    for _ in range(spec["epochs"]):
-        t0 = time.perf_counter()
-        epoch(X, y)
-        times.append(time.perf_counter() - t0)
-    return {"epoch_seconds": times, "peak_delta_bytes": max(0, C.peak_rss_bytes() - base)}
+    return P.train_worker(spec, WORKLOADS[wl][1], X, y, lambda dtype: entrena_model(wl, dtype),
+                          lambda params, dtype: torch_model(wl, params, dtype), VERIFY_STEPS)
 
 
 def initial_params(wl, path):
@@ -212,41 +162,23 @@ def initial_params(wl, path):
     np.savez(path, **{f"p{i:02d}": p for i, p in enumerate(m.parameters())})
 
 
+def plan(wl, quick):
+    return (512, 3, train_flops(wl), TARGETS[wl], LIMITS[wl]) if quick else \
+        (2048, 4, train_flops(wl), TARGETS[wl], LIMITS[wl])
+
+
+def about(quick):
+    n = plan("lenet", quick)[0]
+    return ("LeNet-5 (1x28x28) and a CIFAR-sized CNN (3x32x32), batch 64, Adam, against PyTorch eager with the "
+            "same weights and batches (each first checked to reach the same loss after "
+            f"{VERIFY_STEPS} steps as PyTorch in float64); samples/s of the median epoch of {n} samples; % of "
+            "the FMA peak counts the training FLOPs (no input gradient for the first layer); MiB: the peak "
+            "memory of building the model and training it, beyond the library and the data.")
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--threads", default=None)
-    ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--json", default=None)
-    ap.add_argument("--workloads", default="lenet,cifar")
-    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
-    if args.worker:
-        print(json.dumps(worker(json.loads(args.worker))))
-        return 0
-    threads = [int(t) for t in args.threads.split(",")] if args.threads else sorted({1, C.cpu_count()})
-    n, epochs = (512, 3) if args.quick else (2048, 4)
-    peaks = P.peaks_for(threads, args.quick)
-    tmp = os.path.join(HERE, "results")
-    os.makedirs(tmp, exist_ok=True)
-    out = {"cpu": C.cpu_model(), "cores": C.cpu_count(), "peaks_gflops": peaks, "workloads": {},
-           "about": "LeNet-5 (1x28x28) and a CIFAR-sized CNN (3x32x32), batch 64, Adam, against PyTorch eager "
-                    "with the same weights and batches (each first checked to reach the same loss after "
-                    f"{VERIFY_STEPS} steps as PyTorch in float64); samples/s of the median epoch of {n} samples; "
-                    "% of the FMA peak counts the training FLOPs (no input gradient for the first layer); "
-                    "MiB: the peak memory of building the model and training it, beyond the library and "
-                    "the data."}
-    for wl in args.workloads.split(","):
-        params = os.path.join(tmp, f"cnn_{wl}_init.npz")
-        initial_params(wl, params)
-        base = {"workload": wl, "params": params, "n": n, "epochs": epochs}
-        out["workloads"][wl] = P.compare(__file__, wl, base, threads, args.rounds, peaks, n, train_flops(wl),
-                                         TARGETS[wl], LIMITS[wl], VERIFY_TOL)
-    out["table"] = P.table(out)
-    print(out["table"])
-    if args.json:
-        C.dump_json(out, args.json)
-    return 0
+    return P.main(argv, __doc__, __file__, worker, ["lenet", "cifar"], about, plan, initial_params,
+                  verify_tol=VERIFY_TOL)
 
 
 if __name__ == "__main__":
