@@ -522,9 +522,10 @@ def test_state_api_errors(rng):
     with pytest.raises(ValueError, match=r"initial_state\[0\] \(h\): expected shape \(n, 4\) with the same n "
                                          r"for every array, got \(2, 3\)"):
         m(x, initial_state=[np.zeros((2, 3)), np.zeros((2, 4))])
-    with pytest.raises(ValueError, match=r"initial_state\[1\] \(c\): expected shape \(n, 4\)"):
+    with pytest.raises(ValueError, match=r"initial_state: expected arrays of 2 rows \(one per sample of x\) for "
+                                         r"layer 0, got 3 rows in array 1"):
         m(x, initial_state=[np.zeros((2, 4)), np.zeros((3, 4))])
-    with pytest.raises(ValueError, match="LSTM: the initial state has 3 rows but the batch has 2"):
+    with pytest.raises(ValueError, match=r"initial_state: expected arrays of 2 rows .* got 3 rows in array 0"):
         m(x, initial_state=[np.zeros((3, 4)), np.zeros((3, 4))])
     with pytest.raises(ValueError, match=r"initial_state\[0\]"):
         m(x, initial_state=[np.zeros(4), np.zeros(4)])
@@ -552,7 +553,7 @@ def test_state_api_errors(rng):
         two(x, initial_state=[np.zeros((2, 2))])
     with pytest.raises(ValueError, match=r"initial_state: 2 is not the index of a recurrent layer"):
         two(x, initial_state={2: [np.zeros((2, 2))]})
-    with pytest.raises(ValueError, match="layer: the model has 2 recurrent layers; give the index of one"):
+    with pytest.raises(ValueError, match=r"layer: the model has 2 recurrent layers \[0, 1\]; give the index of one"):
         two.initial_state_grad()
     fresh = entrena.Sequential([L.GRU(3)], input_shape=(5, 3))
     fresh(x)
@@ -1106,3 +1107,71 @@ def test_masked_evaluate_loss_does_not_depend_on_the_batch_size(rng):
     whole = m.evaluate(ids, y, batch_size=9)["loss"]
     for bs in (1, 2, 4):
         assert m.evaluate(ids, y, batch_size=bs)["loss"] == pytest.approx(whole, rel=1e-12)
+
+
+def test_a_second_backward_after_one_forward_is_an_error(rng):
+    # The backward pass uses up the activations the forward pass saved.
+    m = entrena.Sequential([L.GRU(4)], input_shape=(5, 3), dtype="float64", seed=1)
+    x = rng.standard_normal((2, 5, 3))
+    out = m(x)
+    m.backward(np.ones_like(out))
+    with pytest.raises(RuntimeError, match="GRU: backward already ran for the last forward pass"):
+        m.backward(np.ones_like(out))
+    bi = entrena.Sequential([L.Bidirectional(L.LSTM(3))], input_shape=(5, 3), dtype="float64", seed=1)
+    out = bi(x)
+    bi.backward(np.ones_like(out))
+    with pytest.raises(RuntimeError, match="backward already ran"):
+        bi.backward(np.ones_like(out))
+    # A new forward pass allows a backward again, with the same gradients.
+    out = bi(x)
+    bi.zero_grad()
+    bi.backward(np.ones_like(out))
+    first = [g.copy() for _, g in bi.gradients()]
+    out = bi(x)
+    bi.zero_grad()
+    bi.backward(np.ones_like(out))
+    for a, (_, b) in zip(first, bi.gradients()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_state_gradients_of_a_failed_backward_do_not_show_as_initial_state_gradients(rng):
+    m = entrena.Sequential([L.LSTM(4, return_state=True)], input_shape=(5, 3), dtype="float64", seed=1)
+    x = rng.standard_normal((2, 5, 3))
+    out, _ = m(x, initial_state=[np.zeros((2, 4)), np.zeros((2, 4))])
+    m.backward(np.ones_like(out))
+    good = [g.copy() for g in m.initial_state_grad()]
+    with pytest.raises(ValueError, match="grad: expected shape"):
+        m.backward(np.zeros((2, 3)), state_grads=[np.full((2, 4), 7.0), np.full((2, 4), 7.0)])
+    for a, b in zip(good, m.initial_state_grad()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_initial_state_that_fails_for_one_layer_is_kept_by_none(rng):
+    m = entrena.Sequential([L.LSTM(3, return_sequences=True), L.GRU(2)], input_shape=(4, 2), dtype="float64",
+                           seed=3)
+    x = rng.standard_normal((2, 4, 2))
+    before = np.array(m(x))
+    with pytest.raises(ValueError):
+        m(x, initial_state={0: [np.ones((2, 3)), np.ones((2, 3))], 1: [np.ones((2, 5))]})
+    np.testing.assert_array_equal(m(x), before)
+    with pytest.raises(ValueError, match=r"initial_state: expected arrays of 2 rows \(one per sample of x\) "
+                                         r"for layer 1, got 3 rows in array 0"):
+        m(x, initial_state={1: [np.ones((3, 2))]})
+    np.testing.assert_array_equal(m(x), before)
+    plain = entrena.Sequential([L.Dense(2)], input_shape=(3,))
+    plain(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="initial_state_grad: the model has no recurrent layer"):
+        plain.initial_state_grad()
+
+
+def test_gradcheck_takes_models_that_return_their_state(rng):
+    m = entrena.Sequential([L.LSTM(3, return_state=True), L.Dense(2)], input_shape=(4, 2), seed=0)
+    m.compile(loss="mse", optimizer="adam")
+    report = entrena.gradcheck(m, rng.standard_normal((3, 4, 2)), rng.standard_normal((3, 2)))
+    assert max(report.values()) < 1e-4, report
+
+
+def test_float32_embedding_tables_stop_where_float32_ids_stop_being_exact():
+    with pytest.raises(ValueError, match="num_embeddings: at most 16777216 in a float32 model"):
+        entrena.Sequential([L.Embedding(2**24 + 1, 1)], input_shape=(2,), dtype="float32")
+    L.Embedding(2**24 + 1, 1)   # the layer alone is fine; a float64 model can hold it

@@ -27,7 +27,7 @@ def gradcheck(model, X, y, *, loss=None, eps: float = 1e-6, max_checks: int | No
     twin = _float64_twin(model, X)
     twin.eval()
     twin.zero_grad()
-    loss_fn(twin(X), y)
+    loss_fn(_output(twin(X)), y)
     loss_fn.backward()
     rng = np.random.default_rng(seed)
     report = {}
@@ -40,9 +40,9 @@ def gradcheck(model, X, y, *, loss=None, eps: float = 1e-6, max_checks: int | No
         for i in idx:
             old = flat[i]
             flat[i] = old + eps
-            lp = loss_fn(twin(X), y)
+            lp = loss_fn(_output(twin(X)), y)
             flat[i] = old - eps
-            lm = loss_fn(twin(X), y)
+            lm = loss_fn(_output(twin(X)), y)
             flat[i] = old
             num = (lp - lm) / (2 * eps)
             err = abs(gflat[i] - num) / max(abs(gflat[i]), abs(num), 1e-8)
@@ -60,3 +60,9 @@ def _float64_twin(model, X):
                       input_shape=model.input_shape, dtype="float64", seed=model.seed)
     twin.load_state_dict(model.state_dict())
     return twin
+
+
+def _output(result):
+    """A model call's output (the call returns (output, states) when a layer
+    has return_state=True)."""
+    return result[0] if isinstance(result, tuple) else result

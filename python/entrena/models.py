@@ -555,10 +555,14 @@ class Sequential:
         When a layer has ``return_state=True`` the call returns
         ``(output, states)``: the final states of those layers, in order."""
         x = self._inputs(x, "x")
-        if initial_state is not None:
-            for k, arrays in self._per_layer(initial_state, "initial_state", self._state_layers()).items():
-                self._core.set_initial_state(k, arrays)
         try:
+            if initial_state is not None:
+                for k, arrays in self._per_layer(initial_state, "initial_state", self._state_layers()).items():
+                    for i, a in enumerate(arrays):
+                        if len(a) != len(x):
+                            raise ValueError(f"initial_state: expected arrays of {len(x)} rows (one per sample of "
+                                             f"x) for layer {k}, got {len(a)} rows in array {i}")
+                    self._core.set_initial_state(k, arrays)
             out = self._core.forward(x, self._training).view(Output)
         except BaseException:
             self._core.clear_pending_state()   # an initial state is for this call only
@@ -572,6 +576,8 @@ class Sequential:
 
     def backward(self, grad, state_grads=None) -> None:
         """Backpropagates dL/d(output) of the last call; gradients accumulate.
+        Recurrent layers allow one backward per call (their saved
+        activations are used up).
         ``state_grads``: dL/d(final states) of the layers with
         ``return_state=True``, in the order the call returned them."""
         core = self._require_core("backward")
@@ -604,9 +610,12 @@ class Sequential:
         [dh, dc]); ``layer``: its index, needed when there are several."""
         core = self._require_core("initial_state_grad")
         layers = self._state_layers()
+        if not layers:
+            raise ValueError("initial_state_grad: the model has no recurrent layer")
         if layer is None:
             if len(layers) != 1:
-                raise ValueError(f"layer: the model has {len(layers)} recurrent layers; give the index of one")
+                raise ValueError(f"layer: the model has {len(layers)} recurrent layers {layers}; give the index "
+                                 "of one")
             layer = layers[0]
         elif layer not in layers:
             raise ValueError(f"layer: expected the index of a recurrent layer ({layers}), got {layer!r}")

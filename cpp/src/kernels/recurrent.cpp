@@ -32,7 +32,7 @@ namespace {
 //   sx, sh (n, G·H)      per sequence, the sums over steps of the x-part and
 //                        h-part gradients (the bias gradients; sh for GRU only)
 //   pk                   W_hh packed for the step GEMMs (forward: W_hh, backward:
-//                        W_hhᵀ), at most round_up(G·H, 64)·G·H elements
+//                        W_hhᵀ): at most round_up(G·H, 64)·H or round_up(H, 64)·G·H
 //   bs  (G·H,)           the input projection's bias; the bias gradient sums
 struct Layout {
   index_t xh = 0, g = 0, cp = 0, tc = 0, hn = 0, dgh = 0, r = 0, dh = 0, dc = 0, cl = 0, sx = 0, sh = 0, pk = 0,
@@ -66,7 +66,11 @@ Layout layout_of(const RnnDims& d) {
   take(l.cl, lstm ? d.n * H : 0);
   take(l.sx, d.n * GH);
   take(l.sh, gru ? d.n * GH : 0);
-  take(l.pk, checked_mul(checked_mul((GH + 63) / 64, 64, "the recurrent weights"), GH, "the recurrent weights"));
+  // Forward packs W_hh (H, G·H), backward W_hhᵀ (G·H, H), each padded to
+  // micro-panels of at most 64 columns.
+  const index_t pk_f = checked_mul(checked_mul((GH + 63) / 64, 64, "the recurrent weights"), H, "the recurrent weights");
+  const index_t pk_b = checked_mul(checked_mul((H + 63) / 64, 64, "the recurrent weights"), GH, "the recurrent weights");
+  take(l.pk, pk_f > pk_b ? pk_f : pk_b);
   take(l.bs, GH);
   l.total = at;
   return l;

@@ -15,6 +15,10 @@ Embedding<T>::Embedding(index_t num_embeddings, index_t embedding_dim, index_t p
       padding_idx_(padding_idx) {
   if (padding_idx < -1 || padding_idx >= V_)
     throw ValueError(cat("padding_idx: expected None or an integer in [0, ", V_, "), got ", padding_idx));
+  // Ids arrive as T: float32 holds every integer up to 2^24 exactly, no more.
+  if (sizeof(T) == 4 && V_ > (index_t(1) << 24))
+    throw ValueError(cat("num_embeddings: at most 16777216 in a float32 model (ids are float32 values, exact up "
+                         "to 2^24), got ", V_, "; use a float64 model"));
 }
 
 template <class T>

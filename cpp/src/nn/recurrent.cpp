@@ -219,15 +219,24 @@ void Recurrent<T>::forward(const T* x, T* y, index_t n, bool training, Rng& rng)
   if (!return_sequences_) copy_rows(y, h_.data(), n * H);
   last_n_ = n;
   has_dinit_ = false;
+  backward_ready_ = true;
 }
 
 template <class T>
 void Recurrent<T>::backward(const T*, const T*, const T* dy, T* dx, index_t n) {
+  // The kernel's backward pass uses up what the forward pass saved (the
+  // gate activations become their gradients): one backward per forward.
+  if (!backward_ready_)
+    throw StateError(cat(kind(), ": backward already ran for the last forward pass (its saved activations are "
+                         "used up); run the model forward again before another backward"));
+  const bool dstate = has_dstate_;
+  has_dstate_ = false;
+  if (dstate && dstate_n_ != n)
+    throw ValueError(cat(kind(), ": the final state's gradient has ", dstate_n_, " rows but the batch has ", n));
+  backward_ready_ = false;
   const RnnDims d = dims(n);
   const index_t H = units_;
   const bool lstm = cell_ == RnnCell::LSTM;
-  const bool dstate = has_dstate_ && dstate_n_ == n;
-  has_dstate_ = false;
   // dL/d(final h): the output's gradient without return_sequences, plus
   // that of the returned state.
   const T* dh_last = nullptr;
@@ -238,17 +247,10 @@ void Recurrent<T>::backward(const T*, const T*, const T* dy, T* dx, index_t n) {
     if (!return_sequences_)
       for (index_t i = 0; i < n * H; ++i) g[i] += dy[i];
     if (dstate)
-      for (index_t i = 0; i < n * H; ++i) g[i] += dh0_.data()[i];  // dh0_ holds the state gradient until used
+      for (index_t i = 0; i < n * H; ++i) g[i] += dhl_.data()[i];
     dh_last = g;
   }
-  const T* dc_last = dstate && lstm ? dc0_.data() : nullptr;
-  // The state gradients were parked in dh0_/dc0_; copy dc out of the way
-  // before the kernel writes dL/d(initial state) there.
-  if (dc_last) {
-    dc_.reserve_at_least(n * H);
-    copy_rows(dc_.data(), dc_last, n * H);
-    dc_last = dc_.data();
-  }
+  const T* dc_last = dstate && lstm ? dcl_.data() : nullptr;
   dh0_.reserve_at_least(n * H);
   dc0_.reserve_at_least(n * H);
   T* dxk = dx;
@@ -305,12 +307,12 @@ void Recurrent<T>::set_final_state_grad(const std::vector<const T*>& grad, index
   const std::size_t want = state_specs().size();
   if (grad.size() != want)
     throw ValueError(cat(kind(), ": expected ", want, " state gradient arrays, got ", grad.size()));
-  // Parked in dh0_ / dc0_ until the backward pass reads them.
-  dh0_.reserve_at_least(n * units_);
-  copy_rows(dh0_.data(), grad[0], n * units_);
+  // Kept until the backward pass reads them.
+  dhl_.reserve_at_least(n * units_);
+  copy_rows(dhl_.data(), grad[0], n * units_);
   if (want == 2) {
-    dc0_.reserve_at_least(n * units_);
-    copy_rows(dc0_.data(), grad[1], n * units_);
+    dcl_.reserve_at_least(n * units_);
+    copy_rows(dcl_.data(), grad[1], n * units_);
   }
   dstate_n_ = n;
   has_dstate_ = true;
@@ -355,9 +357,10 @@ std::unique_ptr<Layer<T>> Bidirectional<T>::from_config(Options& o) {
   std::unique_ptr<Layer<T>> l = make_layer<T>(*inner);
   auto* r = dynamic_cast<Recurrent<T>*>(l.get());
   if (!r) throw ValueError(cat("layer: expected a SimpleRNN, LSTM or GRU layer, got ", l->kind()));
-  l.release();
+  std::unique_ptr<Recurrent<T>> layer(r);
+  l.release();  // owned by `layer` now
   const std::string merge = o.choice("merge_mode", "concat", {"concat", "sum", "mul", "ave"});
-  return std::make_unique<Bidirectional<T>>(std::unique_ptr<Recurrent<T>>(r), merge);
+  return std::make_unique<Bidirectional<T>>(std::move(layer), merge);
 }
 
 template <class T>

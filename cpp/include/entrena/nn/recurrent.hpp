@@ -74,8 +74,8 @@ class Recurrent : public Layer<T> {
   Json kernel_init_, recurrent_init_, bias_init_;
   T *W_ih_ = nullptr, *W_hh_ = nullptr, *b_ih_ = nullptr, *b_hh_ = nullptr;
   T *dW_ih_ = nullptr, *dW_hh_ = nullptr, *db_ih_ = nullptr, *db_hh_ = nullptr;
-  AlignedBuffer<T> ws_, h_, c_, h0_, c0_, dh_, dc_, dh0_, dc0_, drop_, xd_, dxd_;
-  bool has_h0_ = false, has_dstate_ = false, has_dinit_ = false, dropped_ = false;
+  AlignedBuffer<T> ws_, h_, c_, h0_, c0_, dh_, dhl_, dcl_, dh0_, dc0_, drop_, xd_, dxd_;
+  bool has_h0_ = false, has_dstate_ = false, has_dinit_ = false, dropped_ = false, backward_ready_ = false;
   index_t last_n_ = 0, state_n_ = 0, dstate_n_ = 0;
 };
 
