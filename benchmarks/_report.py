@@ -110,15 +110,15 @@ def evaluate_targets(res):
                     f = e.get("peak_fraction")
                     out.append(_target(f"{key.upper()} {wl} end to end ≥ {peak:.0%} of FMA peak", int(t), f, peak,
                                        f, unit="%", note=wr.get("limits", "")))
-        mems = [(per.get("entrena", {}).get("peak_delta_bytes"), per.get("torch", {}).get("peak_delta_bytes"))
-                for per in wr.get("timing", {}).values()]
-        mems = [(a, b) for a, b in mems if a is not None and b]
-        if mems:
-            e, p = max(m[0] for m in mems), max(m[1] for m in mems)
-            r = p / e if e else float("inf")
-            out.append({"target": f"peak training memory (CNN {wl}): entrena below PyTorch", "threads": "all",
-                        "measured": r, "goal": 1.0, "ratio": r, "unit": "×", "met": bool(e < p),
-                        "note": f"{e / 2**20:.1f} MiB vs {p / 2**20:.1f} MiB added by training"})
+            mems = [(per.get("entrena", {}).get("peak_delta_bytes"), per.get("torch", {}).get("peak_delta_bytes"))
+                    for per in wr.get("timing", {}).values()]
+            mems = [(a, b) for a, b in mems if a is not None and b]
+            if mems:
+                e, p = max(m[0] for m in mems), max(m[1] for m in mems)
+                r = p / e if e else float("inf")
+                out.append({"target": f"peak training memory ({key.upper()} {wl}): entrena below PyTorch",
+                            "threads": "all", "measured": r, "goal": 1.0, "ratio": r, "unit": "×", "met": bool(e < p),
+                            "note": f"{e / 2**20:.1f} MiB vs {p / 2**20:.1f} MiB added by training"})
     return out
 
 
