@@ -459,6 +459,8 @@ def test_cli_train_and_predict_classification(tmp_path, capsys):
                "--epochs", "60", "--lr", "0.01", "--out", str(model), "--no-bar"])
     out = capsys.readouterr().out
     assert rc == 0 and "classification" in out and "Epoch 60/60" in out
+    # What the learning curves say comes after training.
+    assert "learning curves:\n- " in out and any(w in out for w in ("healthy", "overfits", "underfits", "noisy"))
     acc = float(out.split("test accuracy ")[1].split()[0])
     assert acc > 0.85
     preds = tmp_path / "pred.csv"

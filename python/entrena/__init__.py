@@ -7,7 +7,7 @@ import warnings
 
 from . import _checks, _core
 from ._core import __version__, get_num_threads
-from . import callbacks, data, datasets, layers, losses, metrics, optimizers, schedules
+from . import callbacks, data, datasets, diagnose, layers, losses, metrics, optimizers, schedules
 from .callbacks import Callback
 from .data import MinMaxScaler, StandardScaler, one_hot, train_test_split, train_val_test_split
 from .gradcheck import gradcheck
@@ -76,7 +76,7 @@ __all__ = [
     "Adam", "AdamW", "RMSprop", "Adagrad",
     "Conv1D", "Conv2D", "Embedding", "Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
     "train_test_split", "train_val_test_split", "StandardScaler", "MinMaxScaler", "one_hot",
-    "Callback", "History", "callbacks", "data", "datasets", "layers", "losses", "metrics", "optimizers", "schedules",
+    "Callback", "History", "callbacks", "data", "datasets", "diagnose", "layers", "losses", "metrics", "optimizers", "schedules",
     "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D",
     "AveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
     "GlobalAveragePooling2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D",

@@ -155,9 +155,11 @@ def train(args) -> int:
                                                          restore_best_weights=True))
     print(f"entrena {entrena.__version__}: {task} on {args.data} ({len(X)} rows, {len(names)} "
           f"features; {len(Xtr)} train / {len(Xv)} validation / {len(Xte)} test)")
-    model.fit(Xtr, ytr_fit, epochs=args.epochs, batch_size=args.batch_size,
-              validation_data=(Xv, yv_fit) if len(Xv) else None, callbacks=callbacks,
-              verbose=0 if args.quiet else (2 if args.no_bar else 1), seed=args.seed)
+    history = model.fit(Xtr, ytr_fit, epochs=args.epochs, batch_size=args.batch_size,
+                        validation_data=(Xv, yv_fit) if len(Xv) else None, callbacks=callbacks,
+                        verbose=0 if args.quiet else (2 if args.no_bar else 1), seed=args.seed)
+    if not args.quiet:
+        print("learning curves:\n" + str(history.diagnose()))
 
     results = {}
     if len(Xte):

@@ -24,6 +24,16 @@ class History:
     def epochs(self) -> int:
         return len(self.epoch)
 
+    def diagnose(self):
+        """What the learning curves say, in plain words with the numbers
+        behind them: healthy, not learning, diverging or diverged,
+        overfitting (from which epoch, and the best epoch), underfitting,
+        noisy. Returns an ``entrena.diagnose.Diagnosis`` (``labels``,
+        ``findings``, ``best_epoch``, ``overfitting_from``; ``print`` it).
+        The rules and thresholds: ``entrena.diagnose``."""
+        from .diagnose import diagnose
+        return diagnose(self.history)
+
     def plot(self, path, *, title=None, dpi=100):
         """Draws the learning curves (loss and each metric, training against
         validation, per epoch) to an image file (PNG). Needs matplotlib."""

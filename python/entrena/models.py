@@ -367,7 +367,7 @@ class Sequential:
     def fit(self, X, y, epochs: int = 1, batch_size: int = 32, *, shuffle: bool = True,
             drop_last: bool = False, validation_data=None, validation_split: float = 0.0,
             validation_tail: bool = False, callbacks=None, verbose: int = 1, seed: int | None = None,
-            initial_epoch: int = 0) -> History:
+            initial_epoch: int = 0, diagnose: bool = False) -> History:
         """Trains for ``epochs`` passes over (X, y) in mini-batches.
 
         batch_size = len(X) is batch gradient descent, 1 is stochastic
@@ -377,12 +377,15 @@ class Sequential:
         validation: a random sample (seeded by the model's seed, or by
         ``seed``), stratified by class for classifiers, so that sorted data
         still gives a fair validation set; ``validation_tail=True`` takes the
-        last samples instead, as Keras does.
+        last samples instead, as Keras does. ``diagnose=True`` prints what
+        the learning curves say at the end (``History.diagnose()``).
         """
         self._require_compiled("fit")
         epochs = _checks.check_int(epochs, "epochs", minimum=0)
         batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
         verbose = _checks.check_int(verbose, "verbose", minimum=0)
+        if not isinstance(diagnose, (bool, np.bool_)):
+            raise TypeError(f"diagnose: expected True or False, got {type(diagnose).__name__}")
         initial_epoch = _checks.check_int(initial_epoch, "initial_epoch", minimum=0)
         if seed is not None:
             seed = _checks.check_int(seed, "seed", minimum=0, maximum=2**64 - 1)
@@ -472,6 +475,8 @@ class Sequential:
         history.stop_reason = result["stop_reason"]
         cbs.on_train_end()
         self.history = history
+        if diagnose and verbose and history.epochs:
+            print("learning curves:\n" + str(history.diagnose()))
         return history
 
     def _warn_double_activation(self):

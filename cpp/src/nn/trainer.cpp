@@ -60,6 +60,9 @@ struct LossRows {
     }
     // Row r (of b·positions) is step r / per of the mask (n, steps).
     const index_t per = lay.positions / model.output_mask_steps();
+    // Room for every row at once: how many are real varies from batch to
+    // batch, and a steady state must not allocate.
+    idx.reserve(static_cast<std::size_t>(b * lay.positions));
     idx.clear();
     for (index_t r = 0; r < b * lay.positions; ++r)
       if (mask[r / per]) idx.push_back(r);
