@@ -479,6 +479,20 @@ class Sequential:
             print("learning curves:\n" + str(history.diagnose()))
         return history
 
+    def find_lr(self, X, y, *, start_lr: float = 1e-6, end_lr: float = 10.0, num_steps: int = 200,
+                batch_size: int = 32, smoothing: float = 0.9, diverge: float = 4.0, margin: float = 1.0,
+                seed: int = 0, plot=None):
+        """The learning-rate range test: trains a copy of this compiled model
+        (fresh optimizer state; this model is not changed) for ``num_steps``
+        batches while the rate grows geometrically from ``start_lr`` to
+        ``end_lr``, and returns the (lr, loss) curve with a suggested rate,
+        where the smoothed loss falls fastest (``result.suggestion``).
+        ``plot="lr.png"`` draws the curve (needs matplotlib). See
+        ``entrena.lr_finder``."""
+        from .lr_finder import find_lr
+        return find_lr(self, X, y, start_lr=start_lr, end_lr=end_lr, num_steps=num_steps, batch_size=batch_size,
+                       smoothing=smoothing, diverge=diverge, margin=margin, seed=seed, plot=plot)
+
     def _warn_double_activation(self):
         """Warns when the last layer applies the activation the loss applies
         to its input again (softmax before cross-entropy from logits)."""
