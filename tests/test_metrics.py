@@ -217,8 +217,8 @@ def test_get_f1_is_macro_and_other_identifiers():
     def top_ok(y_true, y_pred):
         return 1.0
     assert metrics.get(top_ok).name == "top_ok" and metrics.get(top_ok)([0], [0]) == 1.0
-    with pytest.raises(ValueError, match=r"metrics: expected one of .*\bf1\b.*; got 'auc'"):
-        metrics.get("auc")
+    with pytest.raises(ValueError, match=r"metrics: expected one of .*\bf1\b.*; got 'aucc'"):
+        metrics.get("aucc")
     with pytest.raises(TypeError, match=r"metrics: expected a name or a callable, got int"):
         metrics.get(3)
 
@@ -325,6 +325,14 @@ def test_engine_metrics_equal_their_numpy_twins(dtype, metric, case):
         with pytest.raises(ValueError, match=f"{metric} compares outputs with targets, but the outputs"):
             m.update(out, y, core_loss)
         return
+    if metric in ("log_loss", "roc_auc") and loss.output_kind == "margins":
+        with pytest.raises(ValueError, match=f"{metric} needs probabilities, but the outputs"):
+            m.update(out, y, core_loss)
+        return
+    if metric == "top_k_accuracy" and out.shape[1] == 1:
+        with pytest.raises(ValueError, match="top_k_accuracy expected outputs of one column per class"):
+            m.update(out, y, core_loss)
+        return
     if not _applies(metric, loss, y, out):
         with pytest.raises(ValueError, match=f"{metric} expected targets of the output's shape"):
             m.update(out, y, core_loss)
@@ -334,10 +342,12 @@ def test_engine_metrics_equal_their_numpy_twins(dtype, metric, case):
     for a, b in ((0, 30), (30, 31), (31, 97)):     # in batches, as fit and evaluate do
         m.update(np.ascontiguousarray(out[a:b]), np.ascontiguousarray(y[a:b]), core_loss)
     y_view = loss.metric_targets(y)
-    want = metrics.get(metric)(y_view, loss.metric_inputs(out))
+    # Top-k ranks the raw outputs (margins too: they rank the classes).
+    scores = out if metric == "top_k_accuracy" and loss.output_kind == "margins" else loss.metric_inputs(out)
+    want = metrics.get(metric)(y_view, scores)
     tol = 1e-12 if dtype == np.float64 else 2e-6
     assert m.result() == pytest.approx(want, rel=tol, abs=tol), (metric, case)
-    assert m.higher_is_better == (metric not in ("mse", "mae"))
+    assert m.higher_is_better == (metric not in ("mse", "mae", "log_loss"))
 
 
 def _checks_core(dtype):

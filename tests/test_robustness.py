@@ -78,7 +78,7 @@ BAD_CALLS = [
     ("optimizer-lr-none", lambda: entrena.SGD(lr=None), TypeError, "lr: expected a value, got None"),
     ("optimizer-momentum-str", lambda: entrena.SGD(momentum="0.9"), TypeError, "momentum: expected a number"),
     ("optimizer-params-list", lambda: entrena.SGD([np.zeros(3)]), TypeError, "params"),
-    ("metric-unknown", lambda: entrena.metrics.get("auc"), ValueError, "metrics: expected one of"),
+    ("metric-unknown", lambda: entrena.metrics.get("aucc"), ValueError, "metrics: expected one of"),
     ("metric-type", lambda: entrena.metrics.get(1.5), TypeError, "metrics: expected a name or a callable"),
     ("callback-type", lambda: _model().fit(*_iris(), callbacks=[len], verbose=0), TypeError,
      "callbacks: expected Callback objects"),

@@ -15,6 +15,8 @@ Classification metrics read classes from either argument as:
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from . import _checks, _core
@@ -22,6 +24,7 @@ from . import _checks, _core
 __all__ = [
     "Metric", "get", "accuracy", "binary_accuracy", "precision", "recall", "f1",
     "confusion_matrix", "mse", "mae", "r2", "mean_squared_error", "mean_absolute_error",
+    "balanced_accuracy", "top_k_accuracy", "log_loss", "roc_auc",
 ]
 
 
@@ -235,12 +238,81 @@ mean_squared_error = mse
 mean_absolute_error = mae
 
 
+def balanced_accuracy(y_true, y_pred) -> float:
+    """The mean recall over the classes among the true labels (scikit-learn's
+    balanced_accuracy_score): accuracy that does not reward predicting the
+    majority class."""
+    t, p = _pair_labels(y_true, y_pred)
+    classes = np.unique(t)
+    return float(np.mean([np.mean(p[t == c] == c) for c in classes])) if len(classes) else float("nan")
+
+
+def _scores(y_score, n, name="y_score"):
+    s = _values(y_score, name)
+    if len(s) != n:
+        raise ValueError(f"{name}: expected {n} rows (one per row of y_true), got {len(s)}")
+    return s.reshape(n, -1)
+
+
+def top_k_accuracy(y_true, y_score, k: int = 5) -> float:
+    """The fraction of rows whose true class is among the k highest scores
+    (fewer than k classes score strictly higher). y_score: (n, classes)."""
+    k = _checks.check_int(k, "k", minimum=1)
+    t = _labels(y_true, "y_true")
+    s = _scores(y_score, len(t))
+    if s.shape[1] < 2:
+        raise ValueError(f"y_score: expected one column per class, got {s.shape[1]}")
+    above = (s > s[np.arange(len(t)), t][:, None]).sum(axis=1)
+    return float(np.mean(above < k))
+
+
+def log_loss(y_true, y_prob) -> float:
+    """The mean of -log(probability of the true class), probabilities
+    clipped to [1e-15, 1 - 1e-15]. y_prob: (n, classes), or (n,) / (n, 1)
+    the probability of class 1."""
+    t = _labels(y_true, "y_true")
+    p = _scores(y_prob, len(t), "y_prob")
+    q = (np.where(t == 1, p[:, 0], 1.0 - p[:, 0]) if p.shape[1] == 1 else p[np.arange(len(t)), t])
+    return float(np.mean(-np.log(np.clip(q, 1e-15, 1 - 1e-15))))
+
+
+def _auc(score, positive):
+    """Mann-Whitney area: ties at their average rank; NaN without both kinds."""
+    order = np.argsort(score, kind="mergesort")
+    s = score[order]
+    ranks = np.empty(len(s))
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    ends = np.r_[starts[1:], len(s)]
+    for a, b in zip(starts, ends):
+        ranks[a:b] = 0.5 * (a + 1 + b)
+    pos = positive[order]
+    P, N = pos.sum(), len(pos) - pos.sum()
+    if P == 0 or N == 0:
+        return float("nan")
+    return float((ranks[pos].sum() - P * (P + 1) / 2) / (P * N))
+
+
+def roc_auc(y_true, y_score) -> float:
+    """The area under the ROC curve: binary (y_score (n,) or (n, 1), the
+    score or probability of class 1), or one class against the rest for each
+    class with both positive and negative rows, averaged (y_score (n,
+    classes)); scikit-learn's roc_auc_score (multi_class="ovr", macro)."""
+    t = _labels(y_true, "y_true")
+    s = _scores(y_score, len(t))
+    if s.shape[1] == 1:
+        return _auc(s[:, 0], t == 1)
+    aucs = [_auc(s[:, c], t == c) for c in range(s.shape[1])]
+    aucs = [a for a in aucs if not np.isnan(a)]
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
 # ---------------------------------------------------------------- registry
 # The engine computes these during fit and evaluate (C++, batch by batch);
 # the functions above are their NumPy twins, for use on arrays.
 _FUNCTIONS = {
     "accuracy": accuracy, "binary_accuracy": binary_accuracy, "precision": precision,
-    "recall": recall, "f1": f1, "mse": mse, "mae": mae, "r2": r2,
+    "recall": recall, "f1": f1, "mse": mse, "mae": mae, "r2": r2, "balanced_accuracy": balanced_accuracy,
+    "top_k_accuracy": top_k_accuracy, "log_loss": log_loss, "roc_auc": roc_auc,
 }
 
 
@@ -287,6 +359,10 @@ def get(identifier) -> Metric:
     if isinstance(identifier, str):
         names, aliases = _core.names("metric")
         key = identifier.lower()
+        k = re.fullmatch(r"top_(\d{1,6})_accuracy", key)
+        if k and int(k.group(1)) >= 1 and int(k.group(1)) != 5:
+            kk = int(k.group(1))
+            return Metric(identifier, lambda t, s: top_k_accuracy(t, s, kk), engine_name=key)
         canonical = next((n for n in names if n == key), aliases.get(key))
         if canonical is None:
             raise ValueError(f"metrics: expected one of {', '.join(sorted(names + list(aliases)))}; "

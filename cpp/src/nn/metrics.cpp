@@ -1,7 +1,10 @@
 #include "entrena/nn/metrics.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 namespace entrena {
 
@@ -64,10 +67,13 @@ class Accuracy : public Metric<T> {
 template <class T>
 class ClassCounts : public Metric<T> {
  public:
-  enum class Kind { Precision, Recall, F1 };
+  enum class Kind { Precision, Recall, F1, Balanced };
   explicit ClassCounts(Kind k) : kind_(k) {}
   std::string name() const override {
-    return kind_ == Kind::Precision ? "precision" : kind_ == Kind::Recall ? "recall" : "f1";
+    return kind_ == Kind::Precision ? "precision"
+           : kind_ == Kind::Recall  ? "recall"
+           : kind_ == Kind::F1      ? "f1"
+                                    : "balanced_accuracy";
   }
   bool higher_is_better() const override { return true; }
   void reset() override { tp_.clear(), predicted_.clear(), actual_.clear(); }
@@ -87,6 +93,16 @@ class ClassCounts : public Metric<T> {
   double result() const override {
     double sum = 0.0;
     index_t present = 0;
+    if (kind_ == Kind::Balanced) {
+      // The mean recall over the classes among the targets (scikit-learn's
+      // balanced_accuracy_score).
+      for (std::size_t c = 0; c < tp_.size(); ++c) {
+        if (actual_[c] == 0) continue;
+        ++present;
+        sum += static_cast<double>(tp_[c]) / static_cast<double>(actual_[c]);
+      }
+      return present ? sum / static_cast<double>(present) : kNaN;
+    }
     for (std::size_t c = 0; c < tp_.size(); ++c) {
       if (predicted_[c] + actual_[c] == 0) continue;
       ++present;
@@ -236,6 +252,168 @@ class R2 : public ValueMetric<T> {
   std::vector<double> mean_, m2_, res_;
 };
 
+// ------------------------------------------------------ ranking metrics
+// The fraction of rows whose true class is among the k highest outputs:
+// fewer than k classes score strictly higher than it.
+template <class T>
+class TopKAccuracy : public Metric<T> {
+ public:
+  explicit TopKAccuracy(index_t k) : k_(k) {}
+  std::string name() const override { return k_ == 5 ? "top_k_accuracy" : cat("top_", k_, "_accuracy"); }
+  bool higher_is_better() const override { return true; }
+  void check(index_t width, index_t, const Loss<T>&) const override {
+    if (width < 2)
+      throw ValueError(cat("metrics: ", name(), " expected outputs of one column per class, got ", width,
+                           " column(s)"));
+  }
+  void reset() override { correct_ = total_ = 0; }
+  void update(const T* out, const T* target, index_t rows, index_t width, index_t tw, const Loss<T>&) override {
+    for (index_t r = 0; r < rows; ++r) {
+      const T* row = out + r * width;
+      const index_t t = true_class(target + r * tw, width, tw);
+      index_t above = 0;
+      for (index_t j = 0; j < width; ++j) above += row[j] > row[t] ? 1 : 0;
+      correct_ += above < k_ ? 1 : 0;
+    }
+    total_ += rows;
+  }
+  double result() const override { return total_ ? static_cast<double>(correct_) / static_cast<double>(total_) : kNaN; }
+  std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<TopKAccuracy<T>>(k_); }
+
+ private:
+  index_t k_, correct_ = 0, total_ = 0;
+};
+
+// Base of the metrics that read the loss's probabilities of the outputs
+// against the true classes.
+template <class T>
+class ProbabilityMetric : public Metric<T> {
+ public:
+  void check(index_t, index_t, const Loss<T>& loss) const override {
+    if (loss.output_kind() == OutputKind::Margins)
+      throw ValueError(cat("metrics: ", this->name(), " needs probabilities, but the outputs of ", loss.name(),
+                           " are margins"));
+  }
+
+ protected:
+  const T* probabilities(const T* out, index_t rows, index_t width, const Loss<T>& loss) {
+    if (loss.output_kind() != OutputKind::Logits) return out;
+    scratch_.reserve_at_least(rows * width);
+    loss.probabilities(out, scratch_.data(), rows, width);
+    return scratch_.data();
+  }
+
+ private:
+  AlignedBuffer<T> scratch_;
+};
+
+// The mean of -log(probability of the true class), probabilities clipped to
+// [1e-15, 1 - 1e-15] (scikit-learn's log_loss).
+template <class T>
+class LogLoss : public ProbabilityMetric<T> {
+ public:
+  std::string name() const override { return "log_loss"; }
+  bool higher_is_better() const override { return false; }
+  void reset() override { sum_ = 0.0, total_ = 0; }
+  void update(const T* out, const T* target, index_t rows, index_t width, index_t tw, const Loss<T>& loss) override {
+    const T* p = this->probabilities(out, rows, width, loss);
+    for (index_t r = 0; r < rows; ++r) {
+      const index_t t = true_class(target + r * tw, width, tw);
+      double q = width == 1 ? (t == 1 ? static_cast<double>(p[r]) : 1.0 - static_cast<double>(p[r]))
+                            : static_cast<double>(p[r * width + t]);
+      q = std::min(std::max(q, 1e-15), 1.0 - 1e-15);
+      sum_ -= std::log(q);
+    }
+    total_ += rows;
+  }
+  double result() const override { return total_ ? sum_ / static_cast<double>(total_) : kNaN; }
+  std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<LogLoss<T>>(); }
+
+ private:
+  double sum_ = 0.0;
+  index_t total_ = 0;
+};
+
+// The area under the ROC curve: for one output column, of its probability
+// (or score) against the 0/1 labels; for one column per class, one class
+// against the rest for each class with both positive and negative rows,
+// averaged (macro). Ties count half (average ranks). Kept over the whole
+// data set: the scores of every row are stored until reset.
+template <class T>
+class RocAuc : public ProbabilityMetric<T> {
+ public:
+  std::string name() const override { return "roc_auc"; }
+  bool higher_is_better() const override { return true; }
+  void reset() override { scores_.clear(), labels_.clear(); }
+  void update(const T* out, const T* target, index_t rows, index_t width, index_t tw, const Loss<T>& loss) override {
+    const T* p = this->probabilities(out, rows, width, loss);
+    width_ = width;
+    for (index_t r = 0; r < rows; ++r) {
+      for (index_t j = 0; j < width; ++j) scores_.push_back(static_cast<double>(p[r * width + j]));
+      labels_.push_back(true_class(target + r * tw, width, tw));
+    }
+  }
+  double result() const override {
+    const index_t n = static_cast<index_t>(labels_.size());
+    if (n == 0) return kNaN;
+    const index_t classes = width_ == 1 ? 1 : width_;
+    double sum = 0.0;
+    index_t counted = 0;
+    for (index_t c = 0; c < classes; ++c) {
+      // (score for class c, is the row of class c); for one column, class 1.
+      const index_t positive = width_ == 1 ? 1 : c;
+      work_.clear();
+      for (index_t r = 0; r < n; ++r)
+        work_.emplace_back(scores_[static_cast<std::size_t>(r * width_ + (width_ == 1 ? 0 : c))],
+                           labels_[static_cast<std::size_t>(r)] == positive);
+      const double auc = area(work_);
+      if (std::isnan(auc)) continue;
+      sum += auc;
+      ++counted;
+    }
+    return counted ? sum / static_cast<double>(counted) : kNaN;
+  }
+  std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<RocAuc<T>>(); }
+
+ private:
+  // Mann-Whitney: (sum of the positives' ranks - P(P + 1)/2) / (P·N), ties
+  // at their average rank; NaN without both positives and negatives.
+  static double area(std::vector<std::pair<double, bool>>& v) {
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    double rank_sum = 0.0, pos = 0.0;
+    const std::size_t n = v.size();
+    for (std::size_t i = 0; i < n;) {
+      std::size_t j = i;
+      double group_pos = 0.0;
+      while (j < n && v[j].first == v[i].first) group_pos += v[j++].second ? 1.0 : 0.0;
+      const double avg_rank = 0.5 * static_cast<double>(i + 1 + j);  // ranks i+1 .. j
+      rank_sum += group_pos * avg_rank;
+      pos += group_pos;
+      i = j;
+    }
+    const double neg = static_cast<double>(n) - pos;
+    if (pos == 0.0 || neg == 0.0) return kNaN;
+    return (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg);
+  }
+
+  index_t width_ = 1;
+  std::vector<double> scores_;
+  std::vector<index_t> labels_;
+  mutable std::vector<std::pair<double, bool>> work_;
+};
+
+// k of "top_<k>_accuracy" (0: not that form).
+index_t top_k_of(const std::string& name) {
+  const std::string pre = "top_", post = "_accuracy";
+  if (name.size() <= pre.size() + post.size() || name.compare(0, pre.size(), pre) != 0 ||
+      name.compare(name.size() - post.size(), post.size(), post) != 0)
+    return 0;
+  const std::string digits = name.substr(pre.size(), name.size() - pre.size() - post.size());
+  if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos) return 0;
+  const index_t k = std::stoll(digits);
+  return k >= 1 ? k : 0;
+}
+
 }  // namespace
 
 template <class T>
@@ -243,14 +421,25 @@ void Metric<T>::check(index_t, index_t, const Loss<T>&) const {}
 
 const NameTable& metric_names() {
   static const NameTable t("metric",
-                           {"accuracy", "binary_accuracy", "precision", "recall", "f1", "mse", "mae", "r2"},
-                           {{"acc", "accuracy"}, {"mean_squared_error", "mse"}, {"mean_absolute_error", "mae"}});
+                           {"accuracy", "binary_accuracy", "precision", "recall", "f1", "mse", "mae", "r2",
+                            "balanced_accuracy", "top_k_accuracy", "log_loss", "roc_auc"},
+                           {{"acc", "accuracy"}, {"mean_squared_error", "mse"}, {"mean_absolute_error", "mae"},
+                            {"auc", "roc_auc"}, {"top_5_accuracy", "top_k_accuracy"},
+                            {"sparse_top_k_categorical_accuracy", "top_k_accuracy"},
+                            {"top_k_categorical_accuracy", "top_k_accuracy"}});
   return t;
 }
 
 template <class T>
 std::unique_ptr<Metric<T>> make_metric(const std::string& name) {
+  std::string lower = name;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (const index_t k = top_k_of(lower); k > 0 && k != 5) return std::make_unique<TopKAccuracy<T>>(k);
   const std::string c = metric_names().canonical(name, "metrics");
+  if (c == "balanced_accuracy") return std::make_unique<ClassCounts<T>>(ClassCounts<T>::Kind::Balanced);
+  if (c == "top_k_accuracy") return std::make_unique<TopKAccuracy<T>>(5);
+  if (c == "log_loss") return std::make_unique<LogLoss<T>>();
+  if (c == "roc_auc") return std::make_unique<RocAuc<T>>();
   if (c == "accuracy") return std::make_unique<Accuracy<T>>();
   if (c == "binary_accuracy") return std::make_unique<BinaryAccuracy<T>>();
   if (c == "precision") return std::make_unique<ClassCounts<T>>(ClassCounts<T>::Kind::Precision);

@@ -53,7 +53,11 @@ class Metric {
 
 // accuracy (alias acc), binary_accuracy, precision, recall, f1 (macro
 // averages over the classes that occur), mse (mean_squared_error), mae
-// (mean_absolute_error), r2.
+// (mean_absolute_error), r2, balanced_accuracy (the mean recall over the
+// classes among the targets), top_k_accuracy (k = 5; top_<k>_accuracy for
+// another k: the true class among the k highest outputs), log_loss (of the
+// probabilities, clipped to [1e-15, 1 - 1e-15]), roc_auc (alias auc: binary,
+// or one class against the rest averaged over the classes).
 const NameTable& metric_names();
 template <class T>
 std::unique_ptr<Metric<T>> make_metric(const std::string& name);
