@@ -413,13 +413,22 @@ struct Driver {
     // that shares its core with other work takes fewer of them instead of
     // holding up the others. A slab spans at least 4 tiles.
     const index_t slabs = imax(nt, imin(4 * static_cast<index_t>(nt), tiles / 4));
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
-    for (index_t t = 0; t < slabs; ++t) {
-      const index_t lo = tiles * t / slabs, hi = tiles * (t + 1) / slabs;
-      if (split_n)
-        rect(g, 0, g.M, lo * NR, imin(hi * NR, g.N), pack_a, pack_b);
-      else
-        rect(g, lo * MR, imin(hi * MR, g.M), 0, g.N, pack_a, pack_b);
+    const index_t kb = imin(k_block(g.K), g.K);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+      // Every thread of the team sizes its packing buffers for any slab of
+      // this shape first: which slabs a thread takes varies from call to
+      // call, and a steady state must not allocate.
+      if (pack_a) kernels::gemm_workspace<T>(0, round_up(imin(MC, g.M), MR) * kb);
+      if (pack_b && !g.bpacked) kernels::gemm_workspace<T>(1, round_up(imin(NC, g.N), NR) * kb);
+#pragma omp for schedule(dynamic, 1)
+      for (index_t t = 0; t < slabs; ++t) {
+        const index_t lo = tiles * t / slabs, hi = tiles * (t + 1) / slabs;
+        if (split_n)
+          rect(g, 0, g.M, lo * NR, imin(hi * NR, g.N), pack_a, pack_b);
+        else
+          rect(g, lo * MR, imin(hi * MR, g.M), 0, g.N, pack_a, pack_b);
+      }
     }
   }
 };
