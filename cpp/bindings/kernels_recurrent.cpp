@@ -67,7 +67,7 @@ void bind_typed(py::module_& m) {
       AlignedBuffer<T> ws(rnn_workspace_size(d));
       rnn_forward<T>(d, x.data(), W_ih.data(), W_hh.data(), bi, bh, h0p, c0p, mp, ws.data(), y.mutable_data(),
                      h.mutable_data(), lstm ? c.mutable_data() : nullptr);
-      rnn_backward<T>(d, x.data(), W_ih.data(), W_hh.data(), mp, ws.data(), dyp, dhp, dcp, dWi.mutable_data(),
+      rnn_backward<T>(d, W_ih.data(), W_hh.data(), mp, ws.data(), dyp, dhp, dcp, dWi.mutable_data(),
                       dWh.mutable_data(), bi ? dbi.mutable_data() : nullptr, bh ? dbh.mutable_data() : nullptr,
                       dx.mutable_data(), dh0.mutable_data(), lstm ? dc0.mutable_data() : nullptr);
     }

@@ -193,10 +193,9 @@ void rnn_forward(const RnnDims& d, const T* x, const T* W_ih, const T* W_hh, con
 }
 
 template <class T>
-void rnn_backward(const RnnDims& d, const T* x, const T* W_ih, const T* W_hh, const std::uint8_t* mask, T* ws,
+void rnn_backward(const RnnDims& d, const T* W_ih, const T* W_hh, const std::uint8_t* mask, T* ws,
                   const T* dy, const T* dh_last, const T* dc_last, T* dW_ih, T* dW_hh, T* db_ih, T* db_hh, T* dx,
                   T* dh0, T* dc0) {
-  (void)x;  // read through its time-major copy in the workspace
   const Layout L = layout_of(d);
   const auto& tb = kernels::table<T>();
   const index_t n = d.n, S = d.steps, F = d.features, H = d.units, GH = rnn_gates(d.cell) * H, XL = F + H;
@@ -279,7 +278,7 @@ void rnn_backward(const RnnDims& d, const T* x, const T* W_ih, const T* W_hh, co
 #define ENTRENA_INSTANTIATE(T)                                                                                   \
   template void rnn_forward<T>(const RnnDims&, const T*, const T*, const T*, const T*, const T*, const T*,      \
                                const T*, const std::uint8_t*, T*, T*, T*, T*);                                   \
-  template void rnn_backward<T>(const RnnDims&, const T*, const T*, const T*, const std::uint8_t*, T*, const T*, \
+  template void rnn_backward<T>(const RnnDims&, const T*, const T*, const std::uint8_t*, T*, const T*,           \
                                 const T*, const T*, T*, T*, T*, T*, T*, T*, T*);
 ENTRENA_INSTANTIATE(float)
 ENTRENA_INSTANTIATE(double)

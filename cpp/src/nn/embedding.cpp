@@ -122,39 +122,37 @@ Shape Masking<T>::build(const Shape& input_shape) {
 }
 
 template <class T>
-void Masking<T>::compute_mask(const T* x, const std::uint8_t* in_mask, std::uint8_t* out, index_t n) {
-  const index_t steps = this->in_shape_[0], F = this->in_shape_[1];
+bool Masking<T>::real_step(const T* x, index_t r, const std::uint8_t* in_mask) const {
+  if (in_mask && !in_mask[r]) return false;
+  const index_t F = this->in_shape_[1];
   const T v = static_cast<T>(value_);
+  for (index_t f = 0; f < F; ++f)
+    if (x[r * F + f] != v) return true;
+  return false;
+}
+
+template <class T>
+void Masking<T>::copy_real_steps(const T* x, const T* src, T* dst, index_t n) const {
+  const index_t steps = this->in_shape_[0], F = this->in_shape_[1];
   for (index_t r = 0; r < n * steps; ++r) {
-    std::uint8_t keep = 0;
-    for (index_t f = 0; f < F; ++f) keep |= x[r * F + f] != v;
-    out[r] = keep && (!in_mask || in_mask[r]);
+    const bool keep = real_step(x, r, this->in_mask_);
+    for (index_t f = 0; f < F; ++f) dst[r * F + f] = keep ? src[r * F + f] : T(0);
   }
+}
+
+template <class T>
+void Masking<T>::compute_mask(const T* x, const std::uint8_t* in_mask, std::uint8_t* out, index_t n) {
+  for (index_t r = 0; r < n * this->in_shape_[0]; ++r) out[r] = real_step(x, r, in_mask);
 }
 
 template <class T>
 void Masking<T>::forward(const T* x, T* y, index_t n, bool, Rng&) {
-  const index_t steps = this->in_shape_[0], F = this->in_shape_[1];
-  const T v = static_cast<T>(value_);
-  for (index_t r = 0; r < n * steps; ++r) {
-    bool keep = false;
-    for (index_t f = 0; f < F; ++f) keep |= x[r * F + f] != v;
-    if (this->in_mask_ && !this->in_mask_[r]) keep = false;
-    for (index_t f = 0; f < F; ++f) y[r * F + f] = keep ? x[r * F + f] : T(0);
-  }
+  copy_real_steps(x, x, y, n);
 }
 
 template <class T>
 void Masking<T>::backward(const T* x, const T*, const T* dy, T* dx, index_t n) {
-  if (!dx) return;
-  const index_t steps = this->in_shape_[0], F = this->in_shape_[1];
-  const T v = static_cast<T>(value_);
-  for (index_t r = 0; r < n * steps; ++r) {
-    bool keep = false;
-    for (index_t f = 0; f < F; ++f) keep |= x[r * F + f] != v;
-    if (this->in_mask_ && !this->in_mask_[r]) keep = false;
-    for (index_t f = 0; f < F; ++f) dx[r * F + f] = keep ? dy[r * F + f] : T(0);
-  }
+  if (dx) copy_real_steps(x, dy, dx, n);
 }
 
 template class Embedding<float>;

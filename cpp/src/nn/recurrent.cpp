@@ -186,6 +186,16 @@ RnnDims Recurrent<T>::dims(index_t n) const {
 }
 
 template <class T>
+void Recurrent<T>::times_dropout_mask(const T* src, T* dst, index_t n) const {
+  const T* m = drop_.data();
+  for (index_t b = 0; b < n; ++b)
+    for (index_t t = 0; t < steps_; ++t) {
+      const index_t r = (b * steps_ + t) * in_;
+      for (index_t f = 0; f < in_; ++f) dst[r + f] = src[r + f] * m[b * in_ + f];
+    }
+}
+
+template <class T>
 void Recurrent<T>::forward(const T* x, T* y, index_t n, bool training, Rng& rng) {
   const RnnDims d = dims(n);
   const index_t H = units_, count = n * steps_ * in_;
@@ -201,12 +211,7 @@ void Recurrent<T>::forward(const T* x, T* y, index_t n, bool training, Rng& rng)
     const T scale = static_cast<T>(1.0 / (1.0 - dropout_));
     T* m = drop_.data();
     for (index_t i = 0; i < n * in_; ++i) m[i] = rng.uniform() >= dropout_ ? scale : T(0);
-    for (index_t b = 0; b < n; ++b)
-      for (index_t t = 0; t < steps_; ++t) {
-        const T* xr = x + (b * steps_ + t) * in_;
-        T* dr = xd_.data() + (b * steps_ + t) * in_;
-        for (index_t f = 0; f < in_; ++f) dr[f] = xr[f] * m[b * in_ + f];
-      }
+    times_dropout_mask(x, xd_.data(), n);
     xin = xd_.data();
   }
   const bool h0 = has_h0_;
@@ -259,16 +264,9 @@ void Recurrent<T>::backward(const T*, const T*, const T* dy, T* dx, index_t n) {
     dxk = dxd_.data();
   }
   has_dinit_ = true;
-  rnn_backward<T>(d, nullptr, W_ih_, W_hh_, this->in_mask_, ws_.data(), return_sequences_ ? dy : nullptr, dh_last,
+  rnn_backward<T>(d, W_ih_, W_hh_, this->in_mask_, ws_.data(), return_sequences_ ? dy : nullptr, dh_last,
                   dc_last, dW_ih_, dW_hh_, db_ih_, db_hh_, dxk, dh0_.data(), lstm ? dc0_.data() : nullptr);
-  if (dx && dropped_) {
-    const T* m = drop_.data();
-    for (index_t b = 0; b < n; ++b)
-      for (index_t t = 0; t < steps_; ++t) {
-        const index_t r = (b * steps_ + t) * in_;
-        for (index_t f = 0; f < in_; ++f) dx[r + f] = dxk[r + f] * m[b * in_ + f];
-      }
-  }
+  if (dx && dropped_) times_dropout_mask(dxk, dx, n);
 }
 
 template <class T>

@@ -60,14 +60,14 @@ void rnn_forward(const RnnDims& d, const T* x, const T* W_ih, const T* W_hh, con
                  const T* h0, const T* c0, const std::uint8_t* mask, T* ws, T* y, T* h_last, T* c_last);
 
 // Backpropagation through time for the last rnn_forward with the same
-// arguments and workspace.
+// arguments and workspace (which holds its inputs).
 //   dy: (n, steps, H) gradient of y, or null; dh_last, dc_last: (n, H)
 //   gradients of the final state, or null.
 //   dW_ih, dW_hh, db_ih, db_hh accumulate (+=); the bias gradients are
 //   skipped when null. dx: (n, steps, F) overwritten, or null; dh0, dc0:
 //   (n, H) gradients of the initial state, overwritten, or null.
 template <class T>
-void rnn_backward(const RnnDims& d, const T* x, const T* W_ih, const T* W_hh, const std::uint8_t* mask, T* ws,
+void rnn_backward(const RnnDims& d, const T* W_ih, const T* W_hh, const std::uint8_t* mask, T* ws,
                   const T* dy, const T* dh_last, const T* dc_last, T* dW_ih, T* dW_hh, T* db_ih, T* db_hh, T* dx,
                   T* dh0, T* dc0);
 

@@ -63,6 +63,11 @@ class Masking : public Layer<T> {
   void compute_mask(const T* x, const std::uint8_t* in_mask, std::uint8_t* out, index_t n) override;
 
  private:
+  // Whether step r (of n·steps) of x is real: masked neither by the input's
+  // mask nor by having every feature equal to mask_value.
+  bool real_step(const T* x, index_t r, const std::uint8_t* in_mask) const;
+  // dst = src at the real steps of x, zeros elsewhere (n, steps, features).
+  void copy_real_steps(const T* x, const T* src, T* dst, index_t n) const;
   double value_;
 };
 

@@ -66,6 +66,8 @@ class Recurrent : public Layer<T> {
 
  private:
   RnnDims dims(index_t n) const;
+  // dst = src (n, steps, F) times the dropout mask of each sequence (n, F).
+  void times_dropout_mask(const T* src, T* dst, index_t n) const;
   RnnCell cell_;
   index_t units_, in_ = 0, steps_ = 0;
   bool return_sequences_, return_state_, go_backwards_;
