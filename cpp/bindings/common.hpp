@@ -66,6 +66,20 @@ Array<T> like(const Array<T>& a) {
 
 // Registration functions, one per bindings file. The kernel functions go
 // into the submodule `kernels`; nn classes into the submodules f32 and f64.
+// Loss weights, one per row: null without them, else `rows` finite values
+// >= 0 (ValueError naming `name` otherwise).
+template <class T>
+const T* row_weights(const std::optional<Array<T>>& w, index_t rows, const char* name) {
+  if (!w) return nullptr;
+  if (static_cast<index_t>(w->size()) != rows)
+    throw ValueError(cat(name, ": expected ", rows, " weights (one per loss row), got ", w->size()));
+  const T* p = w->data();
+  for (index_t k = 0; k < rows; ++k)
+    if (!(p[k] >= T(0) && std::isfinite(static_cast<double>(p[k]))))
+      throw ValueError(cat(name, ": expected finite weights >= 0, got ", p[k], " at ", k));
+  return p;
+}
+
 void bind_runtime(py::module_& m);
 void bind_cpu(py::module_& m);
 void bind_dense_kernels(py::module_& k);

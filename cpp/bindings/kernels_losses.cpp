@@ -59,26 +59,40 @@ T positive(double v, const char* name) {
 }
 
 
-// Element-wise loss: forward(pred, target, reduction) and backward(...).
+// Rows of an element-wise loss's input: its last axis is a row (one row per
+// element for a 1-D input).
+template <class T>
+index_t row_width(const Array<T>& pred) {
+  return pred.ndim() >= 2 ? static_cast<index_t>(pred.shape(pred.ndim() - 1)) : 1;
+}
+
+// Element-wise loss: forward(pred, target, reduction, weight) and backward(...);
+// weight: one per row of the last axis.
 template <class T, class Fwd, class Bwd, class Pre>
 void def_elementwise(py::module_& m, const std::string& name, Fwd fwd, Bwd bwd, Pre pre,
                      const char* pname = "pred") {
   m.def((name + "_forward").c_str(), [fwd, pre, pname](const Array<T>& pred, const Array<T>& target,
-                                                      const std::string& reduction) {
+                                                      const std::string& reduction,
+                                                      const std::optional<Array<T>>& weight) {
     check_same(pred, pname, target, "target");
     const Reduction red = reduction_from_name(reduction);
     pre(pred, target);
-    return fwd(pred.data(), target.data(), static_cast<index_t>(pred.size()), red);
-  }, py::arg(pname), py::arg("target"), py::arg("reduction") = "mean");
+    const index_t n = static_cast<index_t>(pred.size()), width = row_width(pred);
+    const T* w = row_weights(weight, width > 0 ? n / width : 0, "weight");
+    return fwd(pred.data(), target.data(), n, red, w, width);
+  }, py::arg(pname), py::arg("target"), py::arg("reduction") = "mean", py::arg("weight") = py::none());
   m.def((name + "_backward").c_str(), [bwd, pre, pname](const Array<T>& pred, const Array<T>& target,
-                                                       const std::string& reduction) {
+                                                       const std::string& reduction,
+                                                       const std::optional<Array<T>>& weight) {
     check_same(pred, pname, target, "target");
     const Reduction red = reduction_from_name(reduction);
     pre(pred, target);
+    const index_t n = static_cast<index_t>(pred.size()), width = row_width(pred);
+    const T* w = row_weights(weight, width > 0 ? n / width : 0, "weight");
     Array<T> g = like(pred);
-    bwd(pred.data(), target.data(), g.mutable_data(), static_cast<index_t>(pred.size()), red);
+    bwd(pred.data(), target.data(), g.mutable_data(), n, red, w, width);
     return g;
-  }, py::arg(pname), py::arg("target"), py::arg("reduction") = "mean");
+  }, py::arg(pname), py::arg("target"), py::arg("reduction") = "mean", py::arg("weight") = py::none());
 }
 
 template <class T>
@@ -99,23 +113,29 @@ void bind_typed(py::module_& m) {
                      [](const Array<T>&, const Array<T>& t) { check_pm1<T>(t, "target"); });
 
   m.def("huber_forward", [](const Array<T>& pred, const Array<T>& target, double delta,
-                            const std::string& reduction) {
+                            const std::string& reduction, const std::optional<Array<T>>& weight) {
     check_same(pred, "pred", target, "target");
     const T d = positive<T>(delta, "delta");
-    return huber_forward<T>(pred.data(), target.data(), pred.size(), d, reduction_from_name(reduction));
-  }, py::arg("pred"), py::arg("target"), py::arg("delta") = 1.0, py::arg("reduction") = "mean");
+    const index_t n = static_cast<index_t>(pred.size()), width = row_width(pred);
+    const T* w = row_weights(weight, width > 0 ? n / width : 0, "weight");
+    return huber_forward<T>(pred.data(), target.data(), n, d, reduction_from_name(reduction), w, width);
+  }, py::arg("pred"), py::arg("target"), py::arg("delta") = 1.0, py::arg("reduction") = "mean",
+     py::arg("weight") = py::none());
   m.def("huber_backward", [](const Array<T>& pred, const Array<T>& target, double delta,
-                             const std::string& reduction) {
+                             const std::string& reduction, const std::optional<Array<T>>& weight) {
     check_same(pred, "pred", target, "target");
     const T d = positive<T>(delta, "delta");
+    const index_t n = static_cast<index_t>(pred.size()), width = row_width(pred);
+    const T* w = row_weights(weight, width > 0 ? n / width : 0, "weight");
     Array<T> g = like(pred);
-    huber_backward<T>(pred.data(), target.data(), g.mutable_data(), pred.size(), d,
-                      reduction_from_name(reduction));
+    huber_backward<T>(pred.data(), target.data(), g.mutable_data(), n, d, reduction_from_name(reduction), w, width);
     return g;
-  }, py::arg("pred"), py::arg("target"), py::arg("delta") = 1.0, py::arg("reduction") = "mean");
+  }, py::arg("pred"), py::arg("target"), py::arg("delta") = 1.0, py::arg("reduction") = "mean",
+     py::arg("weight") = py::none());
 
   m.def("categorical_crossentropy_forward", [](const Array<T>& logits, const Array<T>& target,
-                                    double label_smoothing, const std::string& reduction) {
+                                    double label_smoothing, const std::string& reduction,
+                                    const std::optional<Array<T>>& weight) {
     require_ndim(logits, "logits", 2);
     const index_t n = logits.shape(0), c = logits.shape(1);
     if (c < 1) throw ValueError("logits: expected at least one class (column), got 0");
@@ -124,11 +144,13 @@ void bind_typed(py::module_& m) {
     const Reduction red = reduction_from_name(reduction);
     const index_t tw = check_ce_target(target, n, c);
     return categorical_crossentropy_forward<T>(logits.data(), target.data(), n, c, tw,
-                                    static_cast<T>(label_smoothing), red);
+                                    static_cast<T>(label_smoothing), red, row_weights(weight, n, "weight"));
   }, py::arg("logits"), py::arg("target"), py::arg("label_smoothing") = 0.0,
-     py::arg("reduction") = "mean", "target: class indices (n,) or probabilities (n, c).");
+     py::arg("reduction") = "mean", py::arg("weight") = py::none(),
+     "target: class indices (n,) or probabilities (n, c); weight: (n,) or None.");
   m.def("categorical_crossentropy_backward", [](const Array<T>& logits, const Array<T>& target,
-                                     double label_smoothing, const std::string& reduction) {
+                                     double label_smoothing, const std::string& reduction,
+                                    const std::optional<Array<T>>& weight) {
     require_ndim(logits, "logits", 2);
     const index_t n = logits.shape(0), c = logits.shape(1);
     if (c < 1) throw ValueError("logits: expected at least one class (column), got 0");
@@ -138,30 +160,33 @@ void bind_typed(py::module_& m) {
     const index_t tw = check_ce_target(target, n, c);
     Array<T> g = like(logits);
     categorical_crossentropy_backward<T>(logits.data(), target.data(), g.mutable_data(), n, c, tw,
-                              static_cast<T>(label_smoothing), red);
+                              static_cast<T>(label_smoothing), red, row_weights(weight, n, "weight"));
     return g;
   }, py::arg("logits"), py::arg("target"), py::arg("label_smoothing") = 0.0,
-     py::arg("reduction") = "mean");
+     py::arg("reduction") = "mean", py::arg("weight") = py::none());
 
   m.def("multiclass_hinge_forward", [](const Array<T>& scores, const Array<T>& labels, double margin,
-                                   const std::string& reduction) {
+                                   const std::string& reduction, const std::optional<Array<T>>& weight) {
     require_ndim(scores, "scores", 2);
     const index_t n = scores.shape(0), c = scores.shape(1);
     check_labels(labels, n, c);
     const T mg = positive<T>(margin, "margin");
-    return multiclass_hinge_forward<T>(scores.data(), labels.data(), n, c, mg, reduction_from_name(reduction));
-  }, py::arg("scores"), py::arg("labels"), py::arg("margin") = 1.0, py::arg("reduction") = "mean");
+    return multiclass_hinge_forward<T>(scores.data(), labels.data(), n, c, mg, reduction_from_name(reduction),
+                                       row_weights(weight, n, "weight"));
+  }, py::arg("scores"), py::arg("labels"), py::arg("margin") = 1.0, py::arg("reduction") = "mean",
+     py::arg("weight") = py::none());
   m.def("multiclass_hinge_backward", [](const Array<T>& scores, const Array<T>& labels, double margin,
-                                    const std::string& reduction) {
+                                    const std::string& reduction, const std::optional<Array<T>>& weight) {
     require_ndim(scores, "scores", 2);
     const index_t n = scores.shape(0), c = scores.shape(1);
     check_labels(labels, n, c);
     const T mg = positive<T>(margin, "margin");
     Array<T> g = like(scores);
     multiclass_hinge_backward<T>(scores.data(), labels.data(), g.mutable_data(), n, c, mg,
-                             reduction_from_name(reduction));
+                             reduction_from_name(reduction), row_weights(weight, n, "weight"));
     return g;
-  }, py::arg("scores"), py::arg("labels"), py::arg("margin") = 1.0, py::arg("reduction") = "mean");
+  }, py::arg("scores"), py::arg("labels"), py::arg("margin") = 1.0, py::arg("reduction") = "mean",
+     py::arg("weight") = py::none());
 }
 
 }  // namespace

@@ -40,16 +40,19 @@ void bind_typed(py::module_& m) {
       .def_property_readonly("config", [](const Loss<T>& l) { return l.config().dump(); })
       .def_property_readonly("output_kind", [](const Loss<T>& l) { return kind_name(l.output_kind()); })
       .def_property_readonly("reduction", [](const Loss<T>& l) { return reduction_name(l.reduction()); })
-      .def("forward", [](Loss<T>& self, const Array<T>& pred, const Array<T>& target) {
+      .def("forward", [](Loss<T>& self, const Array<T>& pred, const Array<T>& target,
+                         const std::optional<Array<T>>& weight) {
         const auto [rows, w, tw] = rows_of_batch(self, pred, target);
-        return self.forward(pred.data(), target.data(), rows, w, tw);
-      }, py::arg("output"), py::arg("target"))
-      .def("backward", [](Loss<T>& self, const Array<T>& pred, const Array<T>& target) {
+        return self.forward(pred.data(), target.data(), rows, w, tw, row_weights(weight, rows, "sample_weight"));
+      }, py::arg("output"), py::arg("target"), py::arg("weight") = py::none(),
+      "The reduced loss; weight: one per row of the output's last axis (the weighted mean).")
+      .def("backward", [](Loss<T>& self, const Array<T>& pred, const Array<T>& target,
+                          const std::optional<Array<T>>& weight) {
         const auto [rows, w, tw] = rows_of_batch(self, pred, target);
         Array<T> g = like(pred);
-        self.backward(pred.data(), target.data(), g.mutable_data(), rows, w, tw);
+        self.backward(pred.data(), target.data(), g.mutable_data(), rows, w, tw, row_weights(weight, rows, "sample_weight"));
         return g;
-      }, py::arg("output"), py::arg("target"))
+      }, py::arg("output"), py::arg("target"), py::arg("weight") = py::none())
       .def("probabilities", [](const Loss<T>& self, const Array<T>& pred) {
         if (pred.ndim() < 1) throw ValueError("output: expected an array with a batch dimension, got a scalar");
         const index_t w = pred.ndim() > 1 ? static_cast<index_t>(pred.shape(pred.ndim() - 1)) : 1;

@@ -41,6 +41,18 @@ index_t check_targets(Sequential<T>& model, const Array<T>& Y, index_t n, const 
   return shape_size(got);
 }
 
+// Sample weights for n samples: (n,) or (n, ...) with one weight per output
+// position; returns the weights per sample (1 without weights). Values are
+// checked by the engine.
+template <class T>
+index_t weights_per_sample(const std::optional<Array<T>>& w, index_t n, const char* name) {
+  if (!w) return 1;
+  if (w->ndim() < 1 || w->shape(0) != n)
+    throw ValueError(cat(name, ": expected ", n, " weights (one per sample), got ",
+                         w->ndim() < 1 ? std::string("a scalar") : cat("shape ", shape_str(shape_of<T>(*w)))));
+  return n > 0 ? static_cast<index_t>(w->size()) / n : 1;
+}
+
 template <class T>
 Array<T> new_output(Sequential<T>& model, index_t n) {
   std::vector<py::ssize_t> sh{static_cast<py::ssize_t>(n)};
@@ -332,10 +344,12 @@ void bind_typed(py::module_& m) {
            std::shared_ptr<Schedule> schedule, const std::string& schedule_monitor,
            const std::vector<py::dict>& early_stopping, std::optional<py::function> on_epoch_begin,
            std::optional<py::function> on_epoch_end, std::optional<py::function> progress, index_t progress_every,
-           bool terminate_on_nonfinite, bool check_interrupt) {
+           bool terminate_on_nonfinite, bool check_interrupt, std::optional<Array<T>> sample_weight) {
           const index_t n = check_inputs(model, X, "X");
           const index_t ts = check_targets(model, Y, n, "y");
           FitOptions<T> o;
+          o.sample_weight_size = weights_per_sample(sample_weight, n, "sample_weight");
+          if (sample_weight) o.sample_weight = sample_weight->data();
           o.epochs = epochs;
           o.batch_size = batch_size;
           o.shuffle = shuffle;
@@ -350,14 +364,27 @@ void bind_typed(py::module_& m) {
           o.terminate_on_nonfinite = terminate_on_nonfinite;
           o.progress_every = progress_every;
           Array<T> Xv, Yv;
+          std::optional<Array<T>> Wv;
           if (validation) {
-            if (validation->size() != 2) throw ValueError("validation: expected (X_val, y_val)");
+            if (validation->size() != 2 && validation->size() != 3)
+              throw ValueError("validation: expected (X_val, y_val) or (X_val, y_val, sample_weight_val)");
             Xv = (*validation)[0].cast<Array<T>>();
             Yv = (*validation)[1].cast<Array<T>>();
             const index_t nv = check_inputs(model, Xv, "validation_data X");
             if (check_targets(model, Yv, nv, "validation_data y") != ts)
               throw ValueError("validation_data y: expected the training targets' layout");
             o.validation = {Xv.data(), Yv.data(), nv};
+            if (validation->size() == 3 && !(*validation)[2].is_none()) {
+              Wv = (*validation)[2].cast<Array<T>>();
+              const index_t ws = weights_per_sample(Wv, nv, "validation_data sample_weight");
+              if (!sample_weight) {
+                o.sample_weight_size = ws;
+              } else if (ws != o.sample_weight_size) {
+                throw ValueError(cat("validation_data sample_weight: expected ", o.sample_weight_size,
+                                     " weights per sample (as sample_weight), got ", ws));
+              }
+              o.validation.sample_weight = Wv->data();
+            }
           }
           auto interrupted = std::make_shared<bool>(false);
           if (on_epoch_begin) {
@@ -415,27 +442,30 @@ void bind_typed(py::module_& m) {
         py::arg("early_stopping") = std::vector<py::dict>{}, py::arg("on_epoch_begin") = py::none(),
         py::arg("on_epoch_end") = py::none(), py::arg("progress") = py::none(), py::arg("progress_every") = 0,
         py::arg("terminate_on_nonfinite") = false, py::arg("check_interrupt") = true,
+        py::arg("sample_weight") = py::none(),
         "Trains with entrena::fit (the C++ epoch loop); returns the history as a dict.\n"
         "on_epoch_end(epoch, logs) -> False stops; progress(done, total, running_logs) -> False\n"
         "ends the epoch. Ctrl-C raises KeyboardInterrupt between batches.");
 
   m.def("evaluate",
         [](Model& model, Loss<T>& loss, const Array<T>& X, const Array<T>& Y, index_t batch_size,
-           const std::vector<std::shared_ptr<Metric<T>>>& metrics) {
+           const std::vector<std::shared_ptr<Metric<T>>>& metrics, std::optional<Array<T>> sample_weight) {
           const index_t n = check_inputs(model, X, "X");
           const index_t ts = check_targets(model, Y, n, "y");
+          const index_t ws = weights_per_sample(sample_weight, n, "sample_weight");
           const std::vector<Metric<T>*> ptrs = metric_ptrs(metrics);
           double l;
           {
             py::gil_scoped_release nogil;
-            l = evaluate<T>(model, loss, X.data(), Y.data(), n, ts, batch_size, nullptr, ptrs);
+            l = evaluate<T>(model, loss, X.data(), Y.data(), n, ts, batch_size, nullptr, ptrs,
+                            sample_weight ? sample_weight->data() : nullptr, ws);
           }
           std::vector<double> values;
           for (Metric<T>* mt : ptrs) values.push_back(mt->result());
           return py::make_tuple(l, values);
         },
         py::arg("model"), py::arg("loss"), py::arg("X"), py::arg("y"), py::arg("batch_size") = 1024,
-        py::arg("metrics") = std::vector<std::shared_ptr<Metric<T>>>{},
+        py::arg("metrics") = std::vector<std::shared_ptr<Metric<T>>>{}, py::arg("sample_weight") = py::none(),
         "(loss, [metric values]) over the data set in inference mode.");
 
   m.def("predict",

@@ -133,48 +133,61 @@ class Loss:
         target = target[keep][:, 0] if target.shape[1] == 1 else target[keep]
         return keep, np.ascontiguousarray(pred[keep]), np.ascontiguousarray(target)
 
-    def _value(self, output, out, tgt, dt) -> float:
-        real = self._real_rows(output, out, tgt)
-        if real is None:
-            return float(self.core(dt).forward(out, tgt))
-        keep, pred, target = real
-        return float(self.core(dt).forward(pred, target)) if keep.any() else 0.0
+    @staticmethod
+    def _row_weights(sample_weight, out, dt):
+        """sample_weight (n,) or per output position -> one weight per loss row."""
+        if sample_weight is None:
+            return None
+        from .weights import sample_weights
+        w = sample_weights(sample_weight, len(out), out.shape[1:], dt)
+        rows = out.size // out.shape[-1]
+        return np.ascontiguousarray(np.repeat(w, rows // w.size, axis=1).reshape(-1) if len(out) else w.reshape(-1))
 
-    def _gradient(self, output, out, tgt, dt) -> np.ndarray:
+    def _value(self, output, out, tgt, dt, w=None) -> float:
         real = self._real_rows(output, out, tgt)
         if real is None:
-            return self.core(dt).backward(out, tgt).reshape(np.shape(output))
+            return float(self.core(dt).forward(out, tgt, w))
+        keep, pred, target = real
+        w = None if w is None else np.ascontiguousarray(w[keep])
+        return float(self.core(dt).forward(pred, target, w)) if keep.any() else 0.0
+
+    def _gradient(self, output, out, tgt, dt, w=None) -> np.ndarray:
+        real = self._real_rows(output, out, tgt)
+        if real is None:
+            return self.core(dt).backward(out, tgt, w).reshape(np.shape(output))
         keep, pred, target = real
         grad = np.zeros((len(keep), pred.shape[1]), dtype=out.dtype)
         if keep.any():
-            grad[keep] = self.core(dt).backward(pred, target)
+            grad[keep] = self.core(dt).backward(pred, target, None if w is None else np.ascontiguousarray(w[keep]))
         return grad.reshape(np.shape(output))
 
-    def __call__(self, output, target) -> float:
+    def __call__(self, output, target, sample_weight=None) -> float:
         """The loss of a batch; on a model output with a mask over steps
         (Embedding's padding_idx, Masking), the padded steps are left out,
-        as in fit."""
+        as in fit. ``sample_weight`` (one per sample, or per output
+        position) makes it the weighted mean, as in fit."""
         out, tgt, dt = self._prepared(output, target)
-        value = self._value(output, out, tgt, dt)
-        self._last = (output, out, tgt, dt)
+        w = self._row_weights(sample_weight, out, dt)
+        value = self._value(output, out, tgt, dt, w)
+        self._last = (output, out, tgt, dt, w)
         return value
 
-    def gradient(self, output, target) -> np.ndarray:
+    def gradient(self, output, target, sample_weight=None) -> np.ndarray:
         """dL/d(output) for the reduced loss, as an array of output's shape."""
         out, tgt, dt = self._prepared(output, target)
-        return self._gradient(output, out, tgt, dt)
+        return self._gradient(output, out, tgt, dt, self._row_weights(sample_weight, out, dt))
 
     def backward(self) -> None:
         """Sends the gradient of the last call into the model that produced
         its output (the output of ``model(x)``)."""
         if self._last is None:
             raise RuntimeError(f"{self.name}.backward: call the loss on a model output first")
-        output, out, tgt, dt = self._last
+        output, out, tgt, dt, w = self._last
         model = getattr(output, "model", None)
         if model is None:
             raise RuntimeError(f"{self.name}.backward: the output did not come from model(x); "
                                "use loss.gradient(output, target) and model.backward(grad)")
-        model.backward(self._gradient(output, out, tgt, dt))
+        model.backward(self._gradient(output, out, tgt, dt, w))
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())

@@ -18,6 +18,7 @@ from . import layers as _layers
 from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
+from . import weights as _weights
 from .history import History
 
 
@@ -367,7 +368,8 @@ class Sequential:
     def fit(self, X, y, epochs: int = 1, batch_size: int = 32, *, shuffle: bool = True,
             drop_last: bool = False, validation_data=None, validation_split: float = 0.0,
             validation_tail: bool = False, callbacks=None, verbose: int = 1, seed: int | None = None,
-            initial_epoch: int = 0, diagnose: bool = False) -> History:
+            initial_epoch: int = 0, diagnose: bool = False, sample_weight=None,
+            class_weight=None) -> History:
         """Trains for ``epochs`` passes over (X, y) in mini-batches.
 
         batch_size = len(X) is batch gradient descent, 1 is stochastic
@@ -379,6 +381,11 @@ class Sequential:
         still gives a fair validation set; ``validation_tail=True`` takes the
         last samples instead, as Keras does. ``diagnose=True`` prints what
         the learning curves say at the end (``History.diagnose()``).
+
+        ``sample_weight`` (one weight per sample, or per output position)
+        and ``class_weight`` (``{label: weight}`` or ``"balanced"``) make the
+        loss a weighted mean (``entrena.weights``); ``validation_data`` may
+        be ``(X_val, y_val, sample_weight_val)``. Metrics stay unweighted.
         """
         self._require_compiled("fit")
         epochs = _checks.check_int(epochs, "epochs", minimum=0)
@@ -394,6 +401,11 @@ class Sequential:
                 self.seed, seed = seed, None
         X = self._inputs(X, finite=True)
         Y, classes = self._targets(y, len(X), classes=self.classes_, learn=True)
+        # Class weights weigh the training loss only (as in Keras); validation
+        # takes the sample weights.
+        SW = _weights.sample_weights(sample_weight, len(X), self.output_shape, self.dtype)
+        W = _weights.with_class_weight(SW, class_weight, self.loss, Y, self.output_shape, classes, self.dtype)
+        Wv = None
         if validation_data is not None and validation_split:
             raise ValueError("validation_split: give validation_data or validation_split, not both")
         if validation_split:
@@ -405,26 +417,34 @@ class Sequential:
                                  "training or no validation sample")
             if validation_tail:
                 # Keras' rule: the last samples, as given.
-                X, Xv, Y, Yv = X[:-n_val], X[-n_val:], Y[:-n_val], Y[-n_val:]
+                train, val = slice(0, len(X) - n_val), slice(len(X) - n_val, len(X))
             else:
                 labels = Y if Y.ndim == 1 and self.loss.name in self._CLASS_LOSSES else None
                 rng = np.random.default_rng(seed if seed is not None else self.seed)
                 train, val = _data._split_indices(len(X), [n_val], labels, True, rng)
-                X, Xv, Y, Yv = X[train], X[val], Y[train], Y[val]
+            X, Xv, Y, Yv = X[train], X[val], Y[train], Y[val]
+            if W is not None:
+                W = np.ascontiguousarray(W[train])
+                Wv = None if SW is None else np.ascontiguousarray(SW[val])
+                if not (W > 0).any():
+                    raise ValueError("sample_weight: every weight of the training part of validation_split is 0")
             validation_data = (Xv, Yv)
             val_prepared = True
         else:
             val_prepared = False
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data: expected a tuple (X_val, y_val)")
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("validation_data: expected a tuple (X_val, y_val) or (X_val, y_val, sample_weight_val)")
             Xv = _checks.as_float_array(validation_data[0], "validation_data X", self.dtype, min_ndim=2)
             if Xv.shape[1:] != self.input_shape:
                 raise ValueError(f"validation_data X: expected shape (n, "
                                  f"{', '.join(map(str, self.input_shape))}), got {Xv.shape}")
             Yv = validation_data[1] if val_prepared else self._targets(
                 validation_data[1], len(Xv), "validation_data y", classes)[0]
-            validation_data = (Xv, Yv)
+            if len(validation_data) == 3 and validation_data[2] is not None:
+                Wv = _weights.sample_weights(validation_data[2], len(Xv), self.output_shape, self.dtype,
+                                             "validation_data sample_weight")
+            validation_data = (Xv, Yv) if Wv is None else (Xv, Yv, Wv)
         if drop_last and batch_size > len(X):
             raise ValueError(f"batch_size: {batch_size} is larger than the {len(X)} training samples "
                              "and drop_last=True leaves no batch")
@@ -461,7 +481,7 @@ class Sequential:
                 schedule=rules["schedule"], schedule_monitor=rules["monitor"],
                 early_stopping=[r._rule(self) for r in rules["early_stopping"]],
                 on_epoch_begin=epoch_begin, on_epoch_end=epoch_end, progress=progress,
-                progress_every=every, terminate_on_nonfinite=rules["terminate_on_nonfinite"])
+                progress_every=every, terminate_on_nonfinite=rules["terminate_on_nonfinite"], sample_weight=W)
         except BaseException:
             cbs.close()       # progress bars and open files; the exception goes on
             raise
@@ -526,16 +546,18 @@ class Sequential:
         """Iterations per epoch: ceil(n / batch_size), or floor with drop_last."""
         return n // batch_size if drop_last else -(-n // batch_size)
 
-    def evaluate(self, X, y, batch_size: int = 1024, *, return_dict: bool = True):
+    def evaluate(self, X, y, batch_size: int = 1024, *, return_dict: bool = True, sample_weight=None):
         """Loss and metrics on (X, y) in inference mode (the engine computes
-        both in one pass over the batches)."""
+        both in one pass over the batches). With ``sample_weight`` the loss
+        is the weighted mean (metrics stay unweighted)."""
         self._require_compiled("evaluate")
         X = self._inputs(X)
         Y = self._targets(y, len(X), classes=self.classes_)[0]
+        W = _weights.sample_weights(sample_weight, len(X), self.output_shape, self.dtype)
         batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
         metric_cores = [m.core(self.dtype, self.loss) for m in self.metrics]
         loss, values = self._core_mod.evaluate(self._core, self.loss.core(self.dtype), X, Y, batch_size,
-                                               metric_cores)
+                                               metric_cores, sample_weight=W)
         logs = {"loss": float(loss), **{m.name: float(v) for m, v in zip(self.metrics, values)}}
         return logs if return_dict else [logs["loss"]] + [logs[m.name] for m in self.metrics]
 

@@ -212,6 +212,8 @@ History fit(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& optimizer, const 
   eo.progress = o.progress;
   eo.every = o.progress_every;
   eo.interrupted = o.interrupted;
+  eo.sample_weight = o.sample_weight;
+  eo.sample_weight_size = o.sample_weight_size;
   std::vector<std::unique_ptr<Metric<T>>> val_metrics;
   std::vector<Metric<T>*> val_ptrs;
   for (const auto& m : o.metrics) {
@@ -261,7 +263,8 @@ History fit(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& optimizer, const 
     for (const auto& m : o.metrics) logs.set(m.name, m.metric->result());
     if (has_val) {
       logs.set("val_loss", evaluate<T>(model, loss, o.validation.X, o.validation.Y, o.validation.n, target_size,
-                                       o.eval_batch_size, nullptr, val_ptrs));
+                                       o.eval_batch_size, nullptr, val_ptrs, o.validation.sample_weight,
+                                       o.sample_weight_size));
       for (std::size_t i = 0; i < o.metrics.size(); ++i) logs.set("val_" + o.metrics[i].name, val_ptrs[i]->result());
     }
     logs.set("lr", lr);

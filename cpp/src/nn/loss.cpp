@@ -64,15 +64,16 @@ void ElementwiseLoss<T>::check_target_values(const T* target, index_t n, index_t
 
 #define ENTRENA_ELEMENTWISE(Class, kernel)                                                    \
   template <class T>                                                                          \
-  T Class<T>::forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) { \
+  T Class<T>::forward(const T* pred, const T* target, index_t n, index_t width, index_t tw, \
+                      const T* weight) {                                                      \
     this->check_target(width, tw);                                                            \
-    return kernel##_forward(pred, target, n * width, this->red_);                             \
+    return kernel##_forward(pred, target, n * width, this->red_, weight, width);              \
   }                                                                                           \
   template <class T>                                                                          \
   void Class<T>::backward(const T* pred, const T* target, T* grad, index_t n, index_t width,  \
-                          index_t tw) {                                                       \
+                          index_t tw, const T* weight) {                                      \
     this->check_target(width, tw);                                                            \
-    kernel##_backward(pred, target, grad, n * width, this->red_);                             \
+    kernel##_backward(pred, target, grad, n * width, this->red_, weight, width);              \
   }
 ENTRENA_ELEMENTWISE(MeanSquaredError, mse)
 ENTRENA_ELEMENTWISE(HalfMeanSquaredError, half_mse)
@@ -92,16 +93,17 @@ Json Huber<T>::config() const {
 }
 
 template <class T>
-T Huber<T>::forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) {
+T Huber<T>::forward(const T* pred, const T* target, index_t n, index_t width, index_t tw,
+                    const T* weight) {
   this->check_target(width, tw);
-  return huber_forward(pred, target, n * width, static_cast<T>(delta_), this->red_);
+  return huber_forward(pred, target, n * width, static_cast<T>(delta_), this->red_, weight, width);
 }
 
 template <class T>
 void Huber<T>::backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
-                        index_t tw) {
+                        index_t tw, const T* weight) {
   this->check_target(width, tw);
-  huber_backward(pred, target, grad, n * width, static_cast<T>(delta_), this->red_);
+  huber_backward(pred, target, grad, n * width, static_cast<T>(delta_), this->red_, weight, width);
 }
 
 // ------------------------------------------------------------------- BCE
@@ -127,18 +129,18 @@ void check_probabilities(const T* p, index_t count, index_t width) {
 
 template <class T>
 T BinaryCrossentropy<T>::forward(const T* pred, const T* target, index_t n, index_t width,
-                                 index_t tw) {
+                                 index_t tw, const T* weight) {
   this->check_target(width, tw);
   check_probabilities(pred, n * width, width);
-  return binary_crossentropy_forward(pred, target, n * width, this->red_);
+  return binary_crossentropy_forward(pred, target, n * width, this->red_, weight, width);
 }
 
 template <class T>
 void BinaryCrossentropy<T>::backward(const T* pred, const T* target, T* grad, index_t n,
-                                     index_t width, index_t tw) {
+                                     index_t width, index_t tw, const T* weight) {
   this->check_target(width, tw);
   check_probabilities(pred, n * width, width);
-  binary_crossentropy_backward(pred, target, grad, n * width, this->red_);
+  binary_crossentropy_backward(pred, target, grad, n * width, this->red_, weight, width);
 }
 
 template <class T>
@@ -200,18 +202,18 @@ void CategoricalCrossentropy<T>::check_target_values(const T* target, index_t n,
 
 template <class T>
 T CategoricalCrossentropy<T>::forward(const T* pred, const T* target, index_t n, index_t width,
-                                  index_t target_width) {
+                                  index_t target_width, const T* weight) {
   check_target(width, target_width);
   return categorical_crossentropy_forward(pred, target, n, width, target_width, static_cast<T>(smoothing_),
-                               red_);
+                               red_, weight);
 }
 
 template <class T>
 void CategoricalCrossentropy<T>::backward(const T* pred, const T* target, T* grad, index_t n,
-                                      index_t width, index_t target_width) {
+                                      index_t width, index_t target_width, const T* weight) {
   check_target(width, target_width);
   categorical_crossentropy_backward(pred, target, grad, n, width, target_width, static_cast<T>(smoothing_),
-                         red_);
+                         red_, weight);
 }
 
 // ------------------------------------------------------ MulticlassHinge
@@ -240,16 +242,16 @@ void MulticlassHinge<T>::check_target_values(const T* target, index_t n, index_t
 
 template <class T>
 T MulticlassHinge<T>::forward(const T* pred, const T* target, index_t n, index_t width,
-                               index_t target_width) {
+                               index_t target_width, const T* weight) {
   check_target(width, target_width);
-  return multiclass_hinge_forward(pred, target, n, width, static_cast<T>(margin_), red_);
+  return multiclass_hinge_forward(pred, target, n, width, static_cast<T>(margin_), red_, weight);
 }
 
 template <class T>
 void MulticlassHinge<T>::backward(const T* pred, const T* target, T* grad, index_t n,
-                                   index_t width, index_t target_width) {
+                                   index_t width, index_t target_width, const T* weight) {
   check_target(width, target_width);
-  multiclass_hinge_backward(pred, target, grad, n, width, static_cast<T>(margin_), red_);
+  multiclass_hinge_backward(pred, target, grad, n, width, static_cast<T>(margin_), red_, weight);
 }
 
 #define ENTRENA_INSTANTIATE(T)                     \

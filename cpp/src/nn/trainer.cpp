@@ -44,17 +44,20 @@ template <class T>
 struct LossRows {
   const T* out = nullptr;  // (rows, width)
   const T* y = nullptr;    // (rows, target_width)
+  const T* w = nullptr;    // (rows,) weights, or null
   index_t rows = 0;
   bool masked = false;
   std::vector<index_t> idx;
-  AlignedBuffer<T> out_buf, y_buf, grad_buf;
+  AlignedBuffer<T> out_buf, y_buf, w_buf, grad_buf;
 
-  void select(const Sequential<T>& model, const T* o, const T* t, index_t b, const Layout& lay) {
+  // o: the batch's outputs, t: its targets, wt: its row weights (b·positions) or null.
+  void select(const Sequential<T>& model, const T* o, const T* t, const T* wt, index_t b, const Layout& lay) {
     const std::uint8_t* mask = model.output_mask();
     masked = mask != nullptr;
     if (!masked) {
       out = o;
       y = t;
+      w = wt;
       rows = b * lay.positions;
       return;
     }
@@ -70,6 +73,11 @@ struct LossRows {
     out_buf.reserve_at_least(b * lay.positions * lay.width);
     y_buf.reserve_at_least(b * lay.positions * lay.target_width);
     grad_buf.reserve_at_least(b * lay.positions * lay.width);
+    if (wt) {
+      w_buf.reserve_at_least(b * lay.positions);
+      for (index_t k = 0; k < rows; ++k) w_buf.data()[k] = wt[idx[k]];
+    }
+    w = wt ? w_buf.data() : nullptr;
     for (index_t k = 0; k < rows; ++k) {
       std::memcpy(out_buf.data() + k * lay.width, o + idx[k] * lay.width, sizeof(T) * static_cast<std::size_t>(lay.width));
       std::memcpy(y_buf.data() + k * lay.target_width, t + idx[k] * lay.target_width,
@@ -81,18 +89,30 @@ struct LossRows {
 
   // The loss over the selected rows (0 when every step is padding).
   T forward(Loss<T>& loss, const Layout& lay) const {
-    return rows > 0 ? loss.forward(out, y, rows, lay.width, lay.target_width) : T(0);
+    return rows > 0 ? loss.forward(out, y, rows, lay.width, lay.target_width, w) : T(0);
+  }
+
+  // What the batch's mean loss averaged over, to weigh it in the epoch's
+  // mean: its samples, its real steps when the output is masked, or the sum
+  // of its row weights.
+  double mean_weight(index_t b) const {
+    if (w) {
+      double s = 0.0;
+      for (index_t k = 0; k < rows; ++k) s += static_cast<double>(w[k]);
+      return s;
+    }
+    return static_cast<double>(masked ? rows : b);
   }
 
   // dL/d(outputs) into grad (b·positions rows), zero at padded steps.
   void backward(Loss<T>& loss, T* grad, index_t b, const Layout& lay) {
     if (!masked) {
-      loss.backward(out, y, grad, rows, lay.width, lay.target_width);
+      loss.backward(out, y, grad, rows, lay.width, lay.target_width, w);
       return;
     }
     std::memset(grad, 0, sizeof(T) * static_cast<std::size_t>(b * lay.positions * lay.width));
     if (rows == 0) return;
-    loss.backward(out, y, grad_buf.data(), rows, lay.width, lay.target_width);
+    loss.backward(out, y, grad_buf.data(), rows, lay.width, lay.target_width, w);
     for (index_t k = 0; k < rows; ++k)
       std::memcpy(grad + idx[k] * lay.width, grad_buf.data() + k * lay.width, sizeof(T) * static_cast<std::size_t>(lay.width));
   }
@@ -102,6 +122,36 @@ struct LossRows {
       for (const auto& m : metrics) m.second->update(out, y, rows, lay.width, lay.target_width, loss);
   }
 };
+
+// Sample weights: weight_size values per sample, 1 (a weight per sample)
+// or one per output position (e.g. per step of (n, T, C) outputs); finite
+// and >= 0.
+template <class T>
+void check_sample_weight(const T* sw, index_t n, index_t weight_size, const Layout& lay, const char* name) {
+  if (!sw) return;
+  if (weight_size != 1 && weight_size != lay.positions)
+    throw ValueError(cat(name, ": expected one weight per sample or one per output position (", lay.positions,
+                         "), got ", weight_size, " per sample"));
+  for (index_t k = 0; k < n * weight_size; ++k)
+    if (!(sw[k] >= T(0) && std::isfinite(static_cast<double>(sw[k]))))
+      throw ValueError(cat(name, ": expected finite weights >= 0, got ", sw[k], " at sample ", k / weight_size));
+}
+
+// The row weights of a batch (b·positions values) into dst: the samples
+// idx[0..b) (or start..start+b when idx is null) of sw, each weight spread
+// over its sample's positions when there is one per sample.
+template <class T>
+void batch_row_weights(const T* sw, const index_t* idx, index_t start, index_t b, index_t weight_size,
+                       index_t positions, T* dst) {
+  for (index_t r = 0; r < b; ++r) {
+    const T* src = sw + (idx ? idx[r] : start + r) * weight_size;
+    T* d = dst + r * positions;
+    if (weight_size == positions)
+      std::memcpy(d, src, static_cast<std::size_t>(positions) * sizeof(T));
+    else
+      std::fill(d, d + positions, src[0]);
+  }
+}
 
 }  // namespace
 
@@ -126,6 +176,7 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
   const Layout lay = layout(model, loss, target_size);
   model.check_input(X, n);
   loss.check_target_values(Y, n * lay.positions, lay.width, lay.target_width);
+  check_sample_weight(o.sample_weight, n, o.sample_weight_size, lay, "sample_weight");
   for (const auto& m : o.metrics) {
     m.second->check(lay.width, lay.target_width, loss);
     m.second->reset();
@@ -143,7 +194,8 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
 
   const index_t bmax = std::min(o.batch_size, n);
   AlignedBuffer<T> xb(checked_mul(bmax, in_w, "a batch of inputs")),
-      yb(checked_mul(bmax, target_size, "a batch of targets")), grad(checked_mul(bmax, lay.out_size, "a batch of outputs"));
+      yb(checked_mul(bmax, target_size, "a batch of targets")), grad(checked_mul(bmax, lay.out_size, "a batch of outputs")),
+      wb(o.sample_weight ? checked_mul(bmax, lay.positions, "a batch of weights") : 0);
   EpochStats st;
   st.batches = batches;
   double loss_sum = 0.0, weight_sum = 0.0;
@@ -160,9 +212,11 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
     const index_t* idx = order.data() + start;
     gather_rows(X, idx, b, in_w, xb.data());
     gather_rows(Y, idx, b, target_size, yb.data());
+    if (o.sample_weight)
+      batch_row_weights(o.sample_weight, idx, 0, b, o.sample_weight_size, lay.positions, wb.data());
 
     const T* out = model.forward(xb.data(), b, true);
-    sel.select(model, out, yb.data(), b, lay);
+    sel.select(model, out, yb.data(), o.sample_weight ? wb.data() : nullptr, b, lay);
     const T l = sel.forward(loss, lay);
     if (!std::isfinite(static_cast<double>(l))) {
       st.nonfinite_batch = bi;
@@ -175,10 +229,9 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
     model.backward(grad.data());
     opt.step(model.params(), model.grads(), model.num_params(), model.param_segments());
 
-    // A mean loss weighs each batch by what it averaged over: its samples,
-    // or its real steps when the output is masked (so the epoch's value is
-    // the mean over every real step).
-    const double weight = static_cast<double>(sel.masked ? sel.rows : b);
+    // A mean loss weighs each batch by what it averaged over (so the
+    // epoch's value is the mean over every real step, or the weighted mean).
+    const double weight = sel.mean_weight(b);
     loss_sum += sum_reduced ? static_cast<double>(l) : static_cast<double>(l) * weight;
     weight_sum += weight;
     st.samples += b;
@@ -206,13 +259,16 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
 
 template <class T>
 double evaluate(Sequential<T>& model, Loss<T>& loss, const T* X, const T* Y, index_t n, index_t target_size,
-                index_t batch_size, T* pred, const std::vector<Metric<T>*>& metrics) {
+                index_t batch_size, T* pred, const std::vector<Metric<T>*>& metrics, const T* sample_weight,
+                index_t sample_weight_size) {
   auto guard = model.lock();
   check_batch(n, batch_size);
   const index_t in_w = shape_size(model.input_shape());
   const Layout lay = layout(model, loss, target_size);
   model.check_input(X, n);
   loss.check_target_values(Y, n * lay.positions, lay.width, lay.target_width);
+  check_sample_weight(sample_weight, n, sample_weight_size, lay, "sample_weight");
+  AlignedBuffer<T> wb(sample_weight ? checked_mul(std::min(batch_size, n), lay.positions, "a batch of weights") : 0);
   std::vector<std::pair<std::string, Metric<T>*>> named;
   for (Metric<T>* m : metrics) named.emplace_back(std::string(), m);
   LossRows<T> sel;
@@ -226,9 +282,11 @@ double evaluate(Sequential<T>& model, Loss<T>& loss, const T* X, const T* Y, ind
     const index_t b = std::min(batch_size, n - start);
     const T* out = model.forward(X + start * in_w, b, false);
     const T* yb = Y + start * target_size;
-    sel.select(model, out, yb, b, lay);
+    if (sample_weight)
+      batch_row_weights(sample_weight, nullptr, start, b, sample_weight_size, lay.positions, wb.data());
+    sel.select(model, out, yb, sample_weight ? wb.data() : nullptr, b, lay);
     const double l = static_cast<double>(sel.forward(loss, lay));
-    const double weight = static_cast<double>(sel.masked ? sel.rows : b);
+    const double weight = sel.mean_weight(b);
     total += sum_reduced ? l : l * weight;
     weight_total += weight;
     sel.update(named, loss, lay);
@@ -257,7 +315,7 @@ void predict(Sequential<T>& model, const T* X, index_t n, T* out, index_t batch_
   template EpochStats train_epoch<T>(Sequential<T>&, Loss<T>&, Optimizer<T>&, const T*, const T*, index_t, \
                                      index_t, index_t, bool, bool);                                     \
   template double evaluate<T>(Sequential<T>&, Loss<T>&, const T*, const T*, index_t, index_t, index_t, T*, \
-                              const std::vector<Metric<T>*>&);                                          \
+                              const std::vector<Metric<T>*>&, const T*, index_t);                                          \
   template void predict<T>(Sequential<T>&, const T*, index_t, T*, index_t);
 ENTRENA_INSTANTIATE(float)
 ENTRENA_INSTANTIATE(double)

@@ -108,12 +108,14 @@ struct EarlyStopping {
         restore_best_weights(restore_best_weights_) {}
 };
 
-// Validation data: X (n, *input_shape) and Y with the training targets' layout.
+// Validation data: X (n, *input_shape) and Y with the training targets'
+// layout; sample weights (optional) with the training weights' layout.
 template <class T>
 struct Validation {
   const T* X = nullptr;
   const T* Y = nullptr;
   index_t n = 0;
+  const T* sample_weight = nullptr;
 };
 
 // Called after each epoch with its logs; returning false stops training.
@@ -153,6 +155,11 @@ struct FitOptions {
   // the epoch and batch; with this set, it records the epoch and returns
   // with stop_reason "nonfinite_loss".
   bool terminate_on_nonfinite = false;
+  // Weights of the training samples' losses (see EpochOptions): the loss is
+  // the weighted mean. sample_weight_size values per sample (1, or one per
+  // output position); validation.sample_weight has the same layout.
+  const T* sample_weight = nullptr;
+  index_t sample_weight_size = 1;
 };
 
 // Trains `model` on X: (n, *model.input_shape()), Y: target_size values

@@ -42,12 +42,14 @@ class Loss {
   // p: (rows, width) = the outputs as probabilities where the loss gives
   // them a meaning (softmax or sigmoid of logits); a copy otherwise.
   virtual void probabilities(const T* out, T* p, index_t rows, index_t width) const;
-  // pred: (rows, width); target: (rows, target_width). Returns the reduced loss.
+  // pred: (rows, width); target: (rows, target_width); weight: (rows,) or
+  // null. Returns the reduced loss: with weights, the weighted mean
+  // sum_r w_r l_r / sum_r w_r (or the weighted sum); see kernels/losses.hpp.
   virtual T forward(const T* pred, const T* target, index_t n, index_t width,
-                    index_t target_width) = 0;
+                    index_t target_width, const T* weight = nullptr) = 0;
   // grad: (rows, width) = dL/dpred for the same arguments.
   virtual void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
-                        index_t target_width) = 0;
+                        index_t target_width, const T* weight = nullptr) = 0;
   // Throws ValueError when the target width does not fit the prediction width.
   virtual void check_target(index_t width, index_t target_width) const = 0;
   // Throws ValueError when a target value is not acceptable (e.g. a class
@@ -82,9 +84,10 @@ class MeanSquaredError : public ElementwiseLoss<T> {
  public:
   explicit MeanSquaredError(Reduction r = Reduction::Mean) : ElementwiseLoss<T>(r) {}
   std::string name() const override { return "mse"; }
-  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) override;
+  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw,
+            const T* weight = nullptr) override;
   void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
-                index_t tw) override;
+                index_t tw, const T* weight = nullptr) override;
 };
 
 // (pred - target)^2 / 2: the textbook's error, whose gradient is pred - target.
@@ -93,9 +96,10 @@ class HalfMeanSquaredError : public ElementwiseLoss<T> {
  public:
   explicit HalfMeanSquaredError(Reduction r = Reduction::Mean) : ElementwiseLoss<T>(r) {}
   std::string name() const override { return "half_mse"; }
-  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) override;
+  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw,
+            const T* weight = nullptr) override;
   void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
-                index_t tw) override;
+                index_t tw, const T* weight = nullptr) override;
 };
 
 // |pred - target| (PyTorch L1Loss).
@@ -104,9 +108,10 @@ class MeanAbsoluteError : public ElementwiseLoss<T> {
  public:
   explicit MeanAbsoluteError(Reduction r = Reduction::Mean) : ElementwiseLoss<T>(r) {}
   std::string name() const override { return "mae"; }
-  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) override;
+  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw,
+            const T* weight = nullptr) override;
   void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
-                index_t tw) override;
+                index_t tw, const T* weight = nullptr) override;
 };
 
 // PyTorch HuberLoss(delta); delta > 0 (ValueError otherwise).
@@ -117,9 +122,10 @@ class Huber : public ElementwiseLoss<T> {
   std::string name() const override { return "huber"; }
   Json config() const override;
   double delta() const { return delta_; }
-  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) override;
+  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw,
+            const T* weight = nullptr) override;
   void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
-                index_t tw) override;
+                index_t tw, const T* weight = nullptr) override;
 
  private:
   double delta_;
@@ -135,9 +141,10 @@ class BinaryCrossentropy : public ElementwiseLoss<T> {
   OutputKind output_kind() const override { return OutputKind::Probabilities; }
   void check_target_values(const T* target, index_t n, index_t width,
                            index_t target_width) const override;
-  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) override;
+  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw,
+            const T* weight = nullptr) override;
   void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
-                index_t tw) override;
+                index_t tw, const T* weight = nullptr) override;
 };
 
 // Binary cross-entropy from logits (PyTorch BCEWithLogitsLoss). Targets in [0, 1].
@@ -150,9 +157,10 @@ class BinaryCrossentropyWithLogits : public ElementwiseLoss<T> {
   void probabilities(const T* out, T* p, index_t rows, index_t width) const override;
   void check_target_values(const T* target, index_t n, index_t width,
                            index_t target_width) const override;
-  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) override;
+  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw,
+            const T* weight = nullptr) override;
   void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
-                index_t tw) override;
+                index_t tw, const T* weight = nullptr) override;
 };
 
 // Binary hinge max(0, 1 - t pred) with targets in {-1, +1}.
@@ -164,9 +172,10 @@ class Hinge : public ElementwiseLoss<T> {
   OutputKind output_kind() const override { return OutputKind::Margins; }
   void check_target_values(const T* target, index_t n, index_t width,
                            index_t target_width) const override;
-  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw) override;
+  T forward(const T* pred, const T* target, index_t n, index_t width, index_t tw,
+            const T* weight = nullptr) override;
   void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
-                index_t tw) override;
+                index_t tw, const T* weight = nullptr) override;
 };
 
 // Categorical cross-entropy from logits (softmax inside), PyTorch's
@@ -184,9 +193,9 @@ class CategoricalCrossentropy : public Loss<T> {
   double label_smoothing() const { return smoothing_; }
   Reduction reduction() const override { return red_; }
   T forward(const T* pred, const T* target, index_t n, index_t width,
-            index_t target_width) override;
+            index_t target_width, const T* weight = nullptr) override;
   void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
-                index_t target_width) override;
+                index_t target_width, const T* weight = nullptr) override;
   void check_target(index_t width, index_t target_width) const override;
   void check_target_values(const T* target, index_t n, index_t width,
                            index_t target_width) const override;
@@ -208,9 +217,9 @@ class MulticlassHinge : public Loss<T> {
   double margin() const { return margin_; }
   Reduction reduction() const override { return red_; }
   T forward(const T* pred, const T* target, index_t n, index_t width,
-            index_t target_width) override;
+            index_t target_width, const T* weight = nullptr) override;
   void backward(const T* pred, const T* target, T* grad, index_t n, index_t width,
-                index_t target_width) override;
+                index_t target_width, const T* weight = nullptr) override;
   void check_target(index_t width, index_t target_width) const override;
   void check_target_values(const T* target, index_t n, index_t width,
                            index_t target_width) const override;

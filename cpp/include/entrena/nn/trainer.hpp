@@ -77,6 +77,12 @@ struct EpochOptions {
   ProgressFn progress;
   index_t every = 0;
   InterruptFn interrupted;
+  // Weights of the samples' losses (finite, >= 0), sample_weight_size per
+  // sample: 1, or one per output position (a weight per step of (n, T, C)
+  // outputs). The loss is then the weighted mean over the batch (see
+  // kernels/losses.hpp); metrics stay unweighted.
+  const T* sample_weight = nullptr;
+  index_t sample_weight_size = 1;
 };
 
 template <class T>
@@ -90,13 +96,14 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
                        bool drop_last = false);
 
 // The loss over the data set in inference mode (batches of batch_size): the
-// mean over samples, or the sum for a "sum" loss. Metrics are reset and
-// updated with every batch; predictions (n, *output_shape) go to pred if it
-// is not null.
+// mean over samples, or the sum for a "sum" loss; with sample weights (as in
+// EpochOptions) the weighted mean or sum. Metrics are reset and updated with
+// every batch; predictions (n, *output_shape) go to pred if it is not null.
 template <class T>
 double evaluate(Sequential<T>& model, Loss<T>& loss, const T* X, const T* Y, index_t n,
                 index_t target_size, index_t batch_size, T* pred = nullptr,
-                const std::vector<Metric<T>*>& metrics = {});
+                const std::vector<Metric<T>*>& metrics = {}, const T* sample_weight = nullptr,
+                index_t sample_weight_size = 1);
 
 // Inference-mode outputs for X: (n, *input_shape) into out: (n, *output_shape).
 template <class T>
