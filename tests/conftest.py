@@ -12,11 +12,12 @@ DTYPES = [np.float32, np.float64]
 
 
 def pytest_configure(config):
-    # CI runs the comparisons with PyTorch and scikit-learn every time: there
-    # a missing peer is an error, not a skip.
+    # CI runs the comparisons with PyTorch and scikit-learn, and the tests of
+    # the optional extras (pandas, Optuna, Dask), every time: there a missing
+    # package is an error, not a skip.
     if os.environ.get("ENTRENA_REQUIRE_PEERS"):
         missing = []
-        for name in ("torch", "sklearn"):
+        for name in ("torch", "sklearn", "pandas", "optuna", "dask", "distributed"):
             try:
                 importlib.import_module(name)
             except ImportError:

@@ -7,6 +7,7 @@ import fnmatch
 import json
 import math
 import os
+import tempfile
 import warnings
 
 import numpy as np
@@ -444,6 +445,7 @@ class Sequential:
             if len(validation_data) == 3 and validation_data[2] is not None:
                 Wv = _weights.sample_weights(validation_data[2], len(Xv), self.output_shape, self.dtype,
                                              "validation_data sample_weight")
+            W, Wv = _weights.matching(W, Wv), _weights.matching(Wv, W)
             validation_data = (Xv, Yv) if Wv is None else (Xv, Yv, Wv)
         if drop_last and batch_size > len(X):
             raise ValueError(f"batch_size: {batch_size} is larger than the {len(X)} training samples "
@@ -779,6 +781,59 @@ class Sequential:
     def __repr__(self):
         return f"Sequential([{', '.join(map(repr, self.layers))}], dtype={self.dtype.name})"
 
+    # ------------------------------------------------------------- pickling
+    def __getstate__(self):
+        """A built model pickles as the bytes of its model file (weights,
+        buffers, architecture, compile settings, optimizer state); an
+        unbuilt one as its layer configs and compile settings. The
+        generator's position (shuffling, dropout) is not kept: a copy that
+        trains on draws from its seed again."""
+        state = {"dtype": self.dtype.name, "seed": self.seed, "name": self.name, "history": self.history,
+                 "training": self._training, "trained": self._trained, "metadata": dict(self.metadata)}
+        if self._core is not None:
+            with tempfile.TemporaryDirectory(prefix="entrena-") as tmp:
+                path = os.path.join(tmp, "model.safetensors")
+                self.save(path, metadata=self.metadata)
+                with open(path, "rb") as f:
+                    state["file"] = f.read()
+        else:
+            state["layers"] = [layer.engine_config() for layer in self.layers]
+            state["layer_names"] = [layer.name for layer in self.layers]
+            state["input_shape"] = self._input_shape
+            state["compile"] = self._compile_config() if self.loss is not None else None
+            state["classes"] = self.classes_
+        return state
+
+    def __setstate__(self, state):
+        if "file" in state:
+            with tempfile.TemporaryDirectory(prefix="entrena-") as tmp:
+                path = os.path.join(tmp, "model.safetensors")
+                with open(path, "wb") as f:
+                    f.write(state["file"])
+                other = load(path, dtype=state["dtype"])
+            self.__dict__.update(other.__dict__)
+            _checks.register_model(self._core, self)
+            for layer in self.layers:
+                layer._model = self
+            if self.optimizer is not None:
+                self.optimizer._model = self
+        else:
+            layers = [_layers.from_config(c) for c in state["layers"]]
+            for layer, name in zip(layers, state["layer_names"]):
+                layer.name = name
+            self.__init__(layers, input_shape=state["input_shape"], dtype=state["dtype"], seed=state["seed"],
+                          name=state["name"])
+            if state["compile"] is not None:
+                _compile_from(self, state["compile"], "pickled model")
+            self.classes_ = state["classes"]
+        self.seed, self.name, self.history = state["seed"], state["name"], state["history"]
+        self._training, self._trained, self.metadata = state["training"], state["trained"], state["metadata"]
+
+    def __deepcopy__(self, memo):
+        other = Sequential.__new__(Sequential)
+        other.__setstate__(self.__getstate__())
+        return other
+
 
 def load(path, *, dtype=None, compile: bool = True) -> Sequential:
     """Reads a model file written by ``model.save`` (or by the C++ API).
@@ -812,19 +867,26 @@ def load(path, *, dtype=None, compile: bool = True) -> Sequential:
     model.metadata = {k: v for k, v in md.items()
                       if k not in _core.RESERVED_METADATA_KEYS and k != _PY_KEY}
     if compile and "loss" in py:
-        try:
-            loss = _losses.get(py["loss"]["name"])
-            loss = type(loss)(**py["loss"]["config"])
-            opt = None
-            if "optimizer" in py:
-                o = py["optimizer"]
-                opt = type(_optimizers.get(o["name"]))(**o["config"])
-            model.compile(loss=loss, optimizer=opt or "sgd", metrics=py.get("metrics") or None)
-        except (TypeError, ValueError, KeyError) as e:
-            raise ValueError(f"{path}: the saved compile settings are not valid: {e}") from None
+        opt = _compile_from(model, py, path)
         if opt is not None and opt_state is not None:
             _restore_optimizer(opt, md, opt_state, model.count_params(), path)
     return model
+
+
+def _compile_from(model, py: dict, where: str):
+    """Compiles model with the Python compile settings py (as
+    Sequential._compile_config gives them); returns the optimizer or None."""
+    try:
+        loss = _losses.get(py["loss"]["name"])
+        loss = type(loss)(**py["loss"]["config"])
+        opt = None
+        if "optimizer" in py:
+            o = py["optimizer"]
+            opt = type(_optimizers.get(o["name"]))(**o["config"])
+        model.compile(loss=loss, optimizer=opt or "sgd", metrics=py.get("metrics") or None)
+    except (TypeError, ValueError, KeyError) as e:
+        raise ValueError(f"{where}: the saved compile settings are not valid: {e}") from None
+    return opt
 
 
 def _python_settings(md, path) -> dict:

@@ -40,10 +40,10 @@ def sample_weights(sample_weight, n: int, output_shape, dtype, name: str = "samp
         raise ValueError(f"{name}: expected shape {want}, got {w.shape}")
     bad = ~(np.isfinite(w) & (w >= 0))
     if bad.any():
-        raise ValueError(f"{name}: expected finite weights >= 0, got {w[bad].reshape(-1)[0]!r} at sample "
+        raise ValueError(f"{name}: expected finite weights >= 0, got {float(w[bad].reshape(-1)[0])} at sample "
                          f"{int(np.argwhere(bad)[0][0])}")
     if n and not (w > 0).any():
-        raise ValueError(f"{name}: every weight is 0; at least one sample must count")
+        raise ValueError(f"{name}: every weight is zero; at least one sample must count")
     return np.ascontiguousarray(w.reshape(n, -1))
 
 
@@ -82,17 +82,32 @@ def class_weights(class_weight, loss, targets: np.ndarray, output_shape, classes
         table[present] = codes.size / (present.sum() * counts[present])
     elif isinstance(class_weight, dict):
         table = np.ones(n_classes)
-        labels = list(range(n_classes)) if classes is None else list(np.asarray(classes).tolist())
+        if classes is not None:
+            index = {label: i for i, label in enumerate(np.asarray(classes).tolist())}
+        elif loss.name == "hinge":
+            index = {-1: 0, 0: 0, 1: 1}    # -1/+1 labels, or the 0/1 labels it maps to them
+        else:
+            index = {i: i for i in range(n_classes)}
         for label, weight in class_weight.items():
             key = label.item() if isinstance(label, np.generic) else label
-            if key not in labels:
+            if key not in index:
+                known = list(index)
                 raise ValueError(f"class_weight: {label!r} is not a class label of the targets "
-                                 f"({labels[:10]}{' ...' if len(labels) > 10 else ''})")
-            table[labels.index(key)] = _checks.check_float(weight, f"class_weight[{label!r}]", minimum=0.0)
+                                 f"({known[:10]}{' ...' if len(known) > 10 else ''})")
+            table[index[key]] = _checks.check_float(weight, f"class_weight[{label!r}]", minimum=0.0)
     else:
         raise TypeError(f"class_weight: expected 'balanced' or a dict {{label: weight}}, got "
                         f"{type(class_weight).__name__}")
     return table[codes].astype(dtype)
+
+
+def matching(w, other):
+    """Weights w ((n, k) or None) with as many per sample as other ((m, j) or
+    None): a weight per sample spread over the positions when the other has
+    one per position. Training and validation weights share a layout."""
+    if w is None or other is None or w.shape[1] == other.shape[1] or w.shape[1] != 1:
+        return w
+    return np.ascontiguousarray(np.repeat(w, other.shape[1], axis=1))
 
 
 def with_class_weight(sw, class_weight, loss, targets, output_shape, classes, dtype):
@@ -103,5 +118,5 @@ def with_class_weight(sw, class_weight, loss, targets, output_shape, classes, dt
     cw = class_weights(class_weight, loss, targets, output_shape, classes, dtype)
     w = cw if sw is None else cw * sw   # (n, P) * (n, 1 or P)
     if len(w) and not (w > 0).any():
-        raise ValueError("class_weight: every sample's weight is 0; at least one sample must count")
+        raise ValueError("class_weight: every sample's weight is zero; at least one sample must count")
     return np.ascontiguousarray(w)
