@@ -48,3 +48,26 @@ def test_gru_classifies_variable_length_sequences():
     assert shortest < longest
     assert acc > 0.9 and majority < 0.5, out[-3000:]
     assert "Embedding" in out and "(None, 40, 16)" in out
+
+
+@pytest.mark.skipif(not os.path.isdir(EXAMPLES), reason="examples/ is not in this tree")
+def test_randomized_search_example():
+    pytest.importorskip("sklearn")
+    out = _run("hyperparameter_search.py")
+    assert re.search(r"best parameters: \{.*'lr': [0-9.e-]+.*\}", out), out[-3000:]
+    cv = float(re.search(r"best cross-validated accuracy: ([0-9.]+)", out).group(1))
+    test = re.search(r"test accuracy of the refitted best pipeline: ([0-9.]+) \((\d+) digits\)", out)
+    assert test, out[-3000:]
+    assert cv > 0.95 and float(test.group(1)) > 0.95 and int(test.group(2)) == 450, out[-3000:]
+
+
+@pytest.mark.skipif(not os.path.isdir(EXAMPLES), reason="examples/ is not in this tree")
+def test_optuna_example():
+    pytest.importorskip("sklearn")
+    pytest.importorskip("optuna")
+    out = _run("optuna_search.py")
+    m = re.search(r"(\d+) trials in [0-9.]+ s \((\d+) pruned\)", out)
+    assert m and int(m.group(1)) == 30, out[-3000:]
+    assert re.search(r"best parameters: \{'lr': [0-9.e-]+, 'layers': \d", out), out[-3000:]
+    test = float(re.search(r"test accuracy: ([0-9.]+) \(143 tumours\)", out).group(1))
+    assert test > 0.93, out[-3000:]
