@@ -13,11 +13,11 @@ DTYPES = [np.float32, np.float64]
 
 def pytest_configure(config):
     # CI runs the comparisons with PyTorch and scikit-learn, and the tests of
-    # the optional extras (pandas, Optuna, Dask), every time: there a missing
+    # the optional extras (pandas, Optuna, Dask, ONNX), every time: there a missing
     # package is an error, not a skip.
     if os.environ.get("ENTRENA_REQUIRE_PEERS"):
         missing = []
-        for name in ("torch", "sklearn", "pandas", "optuna", "dask", "distributed"):
+        for name in ("torch", "sklearn", "pandas", "optuna", "dask", "distributed", "onnx", "onnxruntime"):
             try:
                 importlib.import_module(name)
             except ImportError:

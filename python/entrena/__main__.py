@@ -43,7 +43,7 @@ def demo(args) -> int:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in ("train", "predict"):
+    if argv and argv[0] in ("train", "predict", "export"):
         return run(argv)
     parser = argparse.ArgumentParser(prog="entrena", description=__doc__)
     parser.add_argument("--epochs", type=int, default=30)

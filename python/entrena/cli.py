@@ -246,6 +246,34 @@ def _write_rows(args, header, out_rows) -> int:
     return 0
 
 
+def export(args) -> int:
+    """Writes the model as ONNX. A model saved by 'train' takes the raw
+    feature columns: its standardization (and, for regression, the target's)
+    goes into the graph."""
+    if not os.path.isfile(args.model):
+        raise CLIError(f"--model: no such file: {args.model}")
+    model = entrena.load(args.model, compile=False)
+    raw = model.metadata.get(_META_KEY)
+    pre = post = None
+    if raw is not None:
+        info = json.loads(raw)
+        pre = (np.array(info["scaler_mean"]), np.array(info["scaler_scale"]))
+        if info.get("task") == "regression":
+            post = (np.array(info["y_std"]), np.array(info["y_mean"]))
+    from entrena.interop import export_onnx
+    export_onnx(model, args.out, opset=args.opset, input_scaling=pre, output_scaling=post)
+    print(f"wrote {args.out}: input (batch, {', '.join(map(str, model.input_shape))}), "
+          f"output (batch, {', '.join(map(str, model.output_shape))}), opset {args.opset}")
+    if raw is not None:
+        info = json.loads(raw)
+        names = info.get("features")
+        if names:
+            print(f"input columns: {', '.join(names)}")
+        if info.get("classes"):
+            print(f"outputs: logits of the classes {', '.join(map(str, info['classes']))}")
+    return 0
+
+
 def add_parsers(sub):
     t = sub.add_parser("train", help="train an MLP on a CSV file",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -277,6 +305,12 @@ def add_parsers(sub):
     p.add_argument("--out", default=None, help="output CSV (default: standard output)")
     p.add_argument("--proba", action="store_true", help="also write class probabilities")
     p.set_defaults(func=predict)
+    e = sub.add_parser("export", help="write a saved model as an ONNX file (needs the onnx package)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    e.add_argument("--model", required=True, help="an entrena model file (.safetensors)")
+    e.add_argument("--out", required=True, help="the ONNX file to write")
+    e.add_argument("--opset", type=int, default=17, help="ONNX opset (17 or newer)")
+    e.set_defaults(func=export)
 
 
 def run(argv) -> int:
@@ -292,6 +326,6 @@ def run(argv) -> int:
     except CLIError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError, OSError) as e:
+    except (ValueError, TypeError, OSError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

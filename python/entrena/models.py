@@ -781,6 +781,21 @@ class Sequential:
     def __repr__(self):
         return f"Sequential([{', '.join(map(repr, self.layers))}], dtype={self.dtype.name})"
 
+    # ------------------------------------------------------------- interop
+    def export_onnx(self, path=None, *, opset: int = 17, input_scaling=None, output_scaling=None):
+        """Writes the model as an ONNX file (inference graph, float32, a
+        dynamic batch dimension) and returns the onnx.ModelProto; see
+        ``entrena.interop.export_onnx`` (also for the optional scaling of
+        inputs and outputs folded into the graph). Needs the onnx package."""
+        from .interop import export_onnx
+        return export_onnx(self, path, opset=opset, input_scaling=input_scaling, output_scaling=output_scaling)
+
+    def to_torch(self):
+        """An equivalent ``torch.nn.Sequential`` with copies of the weights
+        (see ``entrena.interop``). Needs PyTorch."""
+        from .interop import to_torch
+        return to_torch(self)
+
     # ------------------------------------------------------------- pickling
     def __getstate__(self):
         """A built model pickles as the bytes of its model file (weights,
