@@ -17,7 +17,7 @@ def pytest_configure(config):
     # package is an error, not a skip.
     if os.environ.get("ENTRENA_REQUIRE_PEERS"):
         missing = []
-        for name in ("torch", "sklearn", "pandas", "optuna", "dask", "distributed", "onnx", "onnxruntime"):
+        for name in ("torch", "sklearn", "pandas", "optuna", "dask", "distributed", "onnx", "onnxruntime", "mpi4py"):
             try:
                 importlib.import_module(name)
             except ImportError:

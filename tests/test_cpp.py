@@ -36,3 +36,6 @@ def test_cpp_library_ctest_install_and_consumers(tmp_path):
     assert "GlobalAveragePooling2D" in out and "cnn.safetensors and loaded back: identical" in out, out[-3000:]
     acc = float(out.split("test accuracy ")[1].split()[0])
     assert acc > 0.9, out[-3000:]
+    # With an MPI on the PATH the MPI example is built and run on 2 ranks.
+    if shutil.which("mpicxx") and shutil.which("mpiexec"):
+        assert "ranks 2, epochs 60" in out and "weights equal on every rank: yes" in out, out[-3000:]

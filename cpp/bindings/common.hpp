@@ -99,5 +99,6 @@ void bind_optimizers(py::module_& f32, py::module_& f64);
 void bind_metrics(py::module_& f32, py::module_& f64);
 void bind_io(py::module_& m);         // save, load, inspect (module level, both dtypes)
 void bind_schedules(py::module_& m);  // learning-rate schedules (module level)
+void bind_distributed(py::module_& m);  // Communicator, mpi_communicator (module level)
 
 }  // namespace entrena::bind

@@ -344,10 +344,12 @@ void bind_typed(py::module_& m) {
            std::shared_ptr<Schedule> schedule, const std::string& schedule_monitor,
            const std::vector<py::dict>& early_stopping, std::optional<py::function> on_epoch_begin,
            std::optional<py::function> on_epoch_end, std::optional<py::function> progress, index_t progress_every,
-           bool terminate_on_nonfinite, bool check_interrupt, std::optional<Array<T>> sample_weight) {
+           bool terminate_on_nonfinite, bool check_interrupt, std::optional<Array<T>> sample_weight,
+           std::shared_ptr<Communicator> communicator) {
           const index_t n = check_inputs(model, X, "X");
           const index_t ts = check_targets(model, Y, n, "y");
           FitOptions<T> o;
+          o.communicator = communicator.get();
           o.sample_weight_size = weights_per_sample(sample_weight, n, "sample_weight");
           if (sample_weight) o.sample_weight = sample_weight->data();
           o.epochs = epochs;
@@ -442,7 +444,7 @@ void bind_typed(py::module_& m) {
         py::arg("early_stopping") = std::vector<py::dict>{}, py::arg("on_epoch_begin") = py::none(),
         py::arg("on_epoch_end") = py::none(), py::arg("progress") = py::none(), py::arg("progress_every") = 0,
         py::arg("terminate_on_nonfinite") = false, py::arg("check_interrupt") = true,
-        py::arg("sample_weight") = py::none(),
+        py::arg("sample_weight") = py::none(), py::arg("communicator") = py::none(),
         "Trains with entrena::fit (the C++ epoch loop); returns the history as a dict.\n"
         "on_epoch_end(epoch, logs) -> False stops; progress(done, total, running_logs) -> False\n"
         "ends the epoch. Ctrl-C raises KeyboardInterrupt between batches.");

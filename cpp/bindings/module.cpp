@@ -48,4 +48,5 @@ PYBIND11_MODULE(_core, m) {
   bind::bind_metrics(f32, f64);
   bind::bind_io(m);
   bind::bind_schedules(m);
+  bind::bind_distributed(m);
 }

@@ -18,6 +18,7 @@ import sys
 import numpy as np
 
 from . import _checks, _core, schedules
+from . import distributed as _distributed
 
 
 class Callback:
@@ -287,7 +288,8 @@ class ModelCheckpoint(Callback):
                 return
             self._mon.best = v
         path = self.path.format(epoch=epoch + 1, **logs)
-        self.model.save(path, include_optimizer=self.include_optimizer)
+        if _distributed.is_main():     # in data-parallel training, rank 0 writes
+            self.model.save(path, include_optimizer=self.include_optimizer)
         self.saved.append(path)
 
 
@@ -307,6 +309,8 @@ class CSVLogger(Callback):
         self._file = None
 
     def on_train_begin(self, logs=None):
+        if not _distributed.is_main():     # in data-parallel training, rank 0 writes
+            return
         exists = self.append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
         self._file = open(self.path, "a" if self.append else "w", newline="")
         self._writer = None
@@ -314,6 +318,8 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        if self._file is None:
+            return
         if self._writer is None:
             self._keys = ["epoch"] + list(logs)
             self._writer = csv.writer(self._file, delimiter=self.separator)

@@ -15,6 +15,7 @@ import numpy as np
 from . import _checks, _core
 from . import callbacks as _callbacks
 from . import data as _data
+from . import distributed as _distributed
 from . import layers as _layers
 from . import losses as _losses
 from . import metrics as _metrics
@@ -421,7 +422,8 @@ class Sequential:
                 train, val = slice(0, len(X) - n_val), slice(len(X) - n_val, len(X))
             else:
                 labels = Y if Y.ndim == 1 and self.loss.name in self._CLASS_LOSSES else None
-                rng = np.random.default_rng(seed if seed is not None else self.seed)
+                # Ranks of data-parallel training split alike: rank 0's seed.
+                rng = np.random.default_rng(_distributed.broadcast_object(seed if seed is not None else self.seed))
                 train, val = _data._split_indices(len(X), [n_val], labels, True, rng)
             X, Xv, Y, Yv = X[train], X[val], Y[train], Y[val]
             if W is not None:
@@ -451,6 +453,8 @@ class Sequential:
             raise ValueError(f"batch_size: {batch_size} is larger than the {len(X)} training samples "
                              "and drop_last=True leaves no batch")
 
+        if not _distributed.is_main():
+            verbose = 0       # in data-parallel training, rank 0 reports
         history = History()
         cbs = _callbacks.CallbackList(callbacks, model=self, history=history, verbose=verbose,
                                       epochs=epochs, steps=self.steps_per_epoch(len(X), batch_size, drop_last))
@@ -483,7 +487,8 @@ class Sequential:
                 schedule=rules["schedule"], schedule_monitor=rules["monitor"],
                 early_stopping=[r._rule(self) for r in rules["early_stopping"]],
                 on_epoch_begin=epoch_begin, on_epoch_end=epoch_end, progress=progress,
-                progress_every=every, terminate_on_nonfinite=rules["terminate_on_nonfinite"], sample_weight=W)
+                progress_every=every, terminate_on_nonfinite=rules["terminate_on_nonfinite"], sample_weight=W,
+                communicator=_distributed.communicator())
         except BaseException:
             cbs.close()       # progress bars and open files; the exception goes on
             raise

@@ -23,6 +23,7 @@
 #include "entrena/kernels/recurrent.hpp"
 #include "entrena/nn/activation.hpp"
 #include "entrena/nn/augment.hpp"
+#include "entrena/nn/communicator.hpp"
 #include "entrena/nn/conv.hpp"
 #include "entrena/nn/dense.hpp"
 #include "entrena/nn/dropout.hpp"

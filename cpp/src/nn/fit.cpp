@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "entrena/nn/options.hpp"
 
@@ -201,7 +202,25 @@ History fit(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& optimizer, const 
       o.schedule_monitor.empty() ? (has_val ? "val_loss" : "loss") : o.schedule_monitor;
   if (o.schedule && o.schedule->uses_metric()) check_monitor("schedule", sched_monitor, o, has_val);
 
+  Communicator* comm = o.communicator && o.communicator->size() > 1 ? o.communicator : nullptr;
+  if (comm) {
+    auto training_metric = [](const std::string& m) { return m != "loss" && m.rfind("val_", 0) != 0; };
+    for (const EarlyStopping& es : o.early_stopping)
+      if (training_metric(es.monitor))
+        throw ValueError(cat("EarlyStopping: monitor '", es.monitor, "' is a training metric, which each rank "
+                             "computes on its own shard; in data-parallel training monitor 'loss' or a 'val_' key"));
+    if (o.schedule && o.schedule->uses_metric() && training_metric(sched_monitor))
+      throw ValueError(cat("schedule: monitor '", sched_monitor, "' is a training metric, which each rank computes "
+                           "on its own shard; in data-parallel training monitor 'loss' or a 'val_' key"));
+  }
   if (o.seed) model.seed(*o.seed);
+  if (comm) {
+    // Every rank starts from rank 0's model: parameters, buffers and generator.
+    static_assert(std::is_trivially_copyable_v<Rng>, "the generator is sent as bytes");
+    comm->broadcast(model.params(), static_cast<std::size_t>(model.num_params()) * sizeof(T), 0);
+    comm->broadcast(model.buffers(), static_cast<std::size_t>(model.num_buffer_elements()) * sizeof(T), 0);
+    comm->broadcast(&model.rng(), sizeof(Rng), 0);
+  }
   if (o.schedule && !o.schedule->started()) o.schedule->reset(optimizer.lr());
 
   // Training metrics, and their twins for the validation pass.
@@ -212,6 +231,7 @@ History fit(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& optimizer, const 
   eo.progress = o.progress;
   eo.every = o.progress_every;
   eo.interrupted = o.interrupted;
+  eo.communicator = comm;
   eo.sample_weight = o.sample_weight;
   eo.sample_weight_size = o.sample_weight_size;
   std::vector<std::unique_ptr<Metric<T>>> val_metrics;
@@ -282,6 +302,15 @@ History fit(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& optimizer, const 
     if (o.on_epoch && !o.on_epoch(logs)) {
       stop = true;
       if (h.stop_reason.empty()) h.stop_reason = "callback";
+    }
+    if (comm) {
+      // A stop on any rank (a callback of its own) stops them all.
+      double any = stop ? 1.0 : 0.0;
+      comm->allreduce_sum(&any, 1);
+      if (any > 0 && !stop) {
+        stop = true;
+        h.stop_reason = "callback";
+      }
     }
     if (stop) break;
   }

@@ -153,6 +153,29 @@ void batch_row_weights(const T* sw, const index_t* idx, index_t start, index_t b
   }
 }
 
+// With a communicator of P ranks: the order padded to a multiple of P by
+// wrapping around, then this rank's positions r, r + P, ...; returns how
+// many samples the rank trains on (n without a communicator).
+index_t shard(std::vector<index_t>& order, index_t n, Communicator* comm) {
+  if (!comm) return n;
+  const index_t P = comm->size(), r = comm->rank();
+  const index_t local = (n + P - 1) / P;
+  std::vector<index_t> mine(static_cast<std::size_t>(local));
+  for (index_t k = 0; k < local; ++k) mine[static_cast<std::size_t>(k)] = order[static_cast<std::size_t>((k * P + r) % n)];
+  order.swap(mine);
+  return local;
+}
+
+// The mean of the ranks' gradients, the same bits on every rank.
+template <class T>
+void average_gradients(Sequential<T>& model, Communicator& comm) {
+  T* g = model.grads();
+  const index_t n = model.num_params();
+  comm.allreduce_sum(g, n);
+  const T inv = T(1) / static_cast<T>(comm.size());
+  for (index_t k = 0; k < n; ++k) g[k] *= inv;
+}
+
 }  // namespace
 
 index_t target_width_for(const Shape& output_shape, index_t target_size) {
@@ -185,14 +208,16 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
   std::vector<index_t> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), index_t(0));
   if (o.shuffle) model.rng().shuffle(order.data(), n);
+  Communicator* comm = o.communicator && o.communicator->size() > 1 ? o.communicator : nullptr;
+  const index_t local_n = shard(order, n, comm);
 
-  const index_t full = n / o.batch_size;
-  const index_t batches = o.drop_last ? full : (n + o.batch_size - 1) / o.batch_size;
+  const index_t full = local_n / o.batch_size;
+  const index_t batches = o.drop_last ? full : (local_n + o.batch_size - 1) / o.batch_size;
   if (batches == 0)
-    throw ValueError(cat("batch_size: ", o.batch_size, " is larger than the ", n,
-                         " samples and drop_last is set: the epoch would have no batch"));
+    throw ValueError(cat("batch_size: ", o.batch_size, " is larger than the ", local_n,
+                         comm ? " samples of this rank" : " samples", " and drop_last is set: the epoch would have no batch"));
 
-  const index_t bmax = std::min(o.batch_size, n);
+  const index_t bmax = std::min(o.batch_size, local_n);
   AlignedBuffer<T> xb(checked_mul(bmax, in_w, "a batch of inputs")),
       yb(checked_mul(bmax, target_size, "a batch of targets")), grad(checked_mul(bmax, lay.out_size, "a batch of outputs")),
       wb(o.sample_weight ? checked_mul(bmax, lay.positions, "a batch of weights") : 0);
@@ -202,13 +227,18 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
   const bool sum_reduced = loss.reduction() == Reduction::Sum;
   RunningLogs running;
   LossRows<T> sel;
+  double flags[4] = {0, 0, 0, 0};   // non-finite loss, interrupt, stop asked, the non-finite value
+  bool stop_asked = false, interrupted_here = false;
   for (index_t bi = 0; bi < batches; ++bi) {
     if (o.interrupted && o.interrupted()) {
-      st.interrupted = true;
-      break;
+      if (!comm) {
+        st.interrupted = true;
+        break;
+      }
+      interrupted_here = true;   // agreed with the other ranks after the forward pass
     }
     const index_t start = bi * o.batch_size;
-    const index_t b = std::min(o.batch_size, n - start);
+    const index_t b = std::min(o.batch_size, local_n - start);
     const index_t* idx = order.data() + start;
     gather_rows(X, idx, b, in_w, xb.data());
     gather_rows(Y, idx, b, target_size, yb.data());
@@ -218,15 +248,29 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
     const T* out = model.forward(xb.data(), b, true);
     sel.select(model, out, yb.data(), o.sample_weight ? wb.data() : nullptr, b, lay);
     const T l = sel.forward(loss, lay);
-    if (!std::isfinite(static_cast<double>(l))) {
+    if (comm) {
+      // Every rank stops at the same batch: a non-finite loss anywhere, or a
+      // stop asked for on any rank (its interrupt, or its progress callback).
+      flags[0] = std::isfinite(static_cast<double>(l)) ? 0.0 : 1.0;
+      flags[1] = interrupted_here ? 1.0 : 0.0;
+      flags[2] = stop_asked ? 1.0 : 0.0;
+      flags[3] = flags[0] > 0 ? static_cast<double>(l) : 0.0;
+      comm->allreduce_sum(flags, 4);
+      if (flags[0] == 0 && (flags[1] > 0 || flags[2] > 0)) {
+        st.interrupted = flags[1] > 0;
+        break;
+      }
+    }
+    if (!std::isfinite(static_cast<double>(l)) || (comm && flags[0] > 0)) {
       st.nonfinite_batch = bi;
-      st.nonfinite_loss = static_cast<double>(l);
+      st.nonfinite_loss = std::isfinite(static_cast<double>(l)) ? flags[3] : static_cast<double>(l);
       break;
     }
     sel.update(o.metrics, loss, lay);
     sel.backward(loss, grad.data(), b, lay);
     model.zero_grad();
     model.backward(grad.data());
+    if (comm) average_gradients(model, *comm);
     opt.step(model.params(), model.grads(), model.num_params(), model.param_segments());
 
     // A mean loss weighs each batch by what it averaged over (so the
@@ -241,8 +285,17 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
       running.clear();
       running.emplace_back("loss", st.loss);
       for (const auto& m : o.metrics) running.emplace_back(m.first, m.second->result());
-      if (!o.progress(bi + 1, batches, running)) break;
+      if (!o.progress(bi + 1, batches, running)) {
+        if (!comm) break;
+        stop_asked = true;     // agreed at the next batch, before its update
+      }
     }
+  }
+  if (comm) {
+    // The epoch's loss over every rank's samples.
+    double totals[2] = {loss_sum, weight_sum};
+    comm->allreduce_sum(totals, 2);
+    st.loss = sum_reduced ? totals[0] : totals[1] > 0 ? totals[0] / totals[1] : 0.0;
   }
   return st;
 }

@@ -160,6 +160,14 @@ struct FitOptions {
   // output position); validation.sample_weight has the same layout.
   const T* sample_weight = nullptr;
   index_t sample_weight_size = 1;
+  // Data-parallel training over the ranks of a communicator (see
+  // EpochOptions::communicator and nn/communicator.hpp). fit first gives
+  // every rank rank 0's parameters, buffers and generator; validation runs
+  // on the whole validation set on every rank (the same values, so the
+  // same early-stopping decisions), and every stop is agreed, so all ranks
+  // leave fit after the same epoch. Monitors must be "loss" or "val_" keys
+  // (training metrics are each rank's own).
+  Communicator* communicator = nullptr;
 };
 
 // Trains `model` on X: (n, *model.input_shape()), Y: target_size values

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "entrena/nn/communicator.hpp"
 #include "entrena/nn/loss.hpp"
 #include "entrena/nn/metrics.hpp"
 #include "entrena/nn/model.hpp"
@@ -83,6 +84,17 @@ struct EpochOptions {
   // kernels/losses.hpp); metrics stay unweighted.
   const T* sample_weight = nullptr;
   index_t sample_weight_size = 1;
+  // Data-parallel training (nn/communicator.hpp): every rank passes the
+  // whole data set. The samples are permuted the same way on every rank
+  // (padded to a multiple of P by wrapping around, as PyTorch's
+  // DistributedSampler), rank r takes positions r, r + P, r + 2P, ..., and
+  // after each backward pass the gradients are averaged over the ranks
+  // before the optimizer step, so P ranks with batch b step like one
+  // process with batch P·b. Stops (non-finite loss, interrupts, a progress
+  // callback returning false) are agreed, so every rank stops at the same
+  // batch. The epoch's loss is over all ranks' samples; metrics are the
+  // rank's own.
+  Communicator* communicator = nullptr;
 };
 
 template <class T>

@@ -1,0 +1,135 @@
+"""Data-parallel training over MPI: one model trained by P processes.
+
+    # train.py, run with: mpiexec -n 4 python train.py
+    import entrena
+    from entrena import distributed
+
+    distributed.init()                       # MPI.COMM_WORLD through mpi4py
+    model = entrena.Sequential([...], seed=0)
+    model.compile(...)
+    model.fit(X, y, epochs=10, batch_size=64)   # every rank passes the whole data set
+    if distributed.is_main():
+        model.save("model.safetensors")
+
+After ``init()``, ``fit`` trains data-parallel:
+
+- every rank starts from rank 0's weights, buffers and generator;
+- each epoch permutes the samples the same way on every rank (padded to a
+  multiple of P by wrapping around, as PyTorch's DistributedSampler) and
+  rank r trains on positions r, r + P, ...: equal batch counts per rank;
+- after each batch's backward pass the flat gradient buffer is averaged
+  over the ranks inside the engine's epoch loop (no return to Python): the
+  buffer is cut into P blocks, each rank adds one block of every rank in
+  rank order and the sums are gathered back (MPI_Alltoall, then
+  MPI_Allgather), so the result is the same bits on every rank and in every
+  run, whatever MPI's own algorithms; P ranks with batch b step like one
+  process with batch P·b (to float rounding);
+- validation runs on the whole validation set on every rank, so
+  validation metrics and early stopping agree; every stop (early stopping,
+  a callback, a non-finite loss, Ctrl-C) is agreed, so all ranks leave fit
+  together; the epoch loss is over all ranks' samples, training metrics
+  are each rank's own;
+- only rank 0 prints progress and writes files from the built-in callbacks
+  (ModelCheckpoint, CSVLogger); guard your own saves with ``is_main()``.
+
+The engine calls MPI itself, through the functions of the MPI library that
+mpi4py loaded (their addresses are handed over once, in ``init``). Needs
+mpi4py and an MPI (``pip install "entrena[mpi]"`` installs mpi4py and the
+Open MPI wheel). ``benchmarks/allreduce.py`` measures the averaging and
+docs/distributed.md models its cost on real networks.
+"""
+from __future__ import annotations
+
+import ctypes
+
+from . import _core
+
+_STATE = {"comm": None, "core": None}
+
+
+def _mpi():
+    try:
+        from mpi4py import MPI
+    except ImportError as e:
+        raise ImportError("entrena.distributed needs mpi4py and an MPI library: pip install 'entrena[mpi]'") from e
+    return MPI
+
+
+def _library_function(name: str) -> int:
+    """The address of an MPI function in the MPI library mpi4py loaded."""
+    for lib in _candidate_libraries():
+        try:
+            return ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
+        except AttributeError:
+            continue
+    raise RuntimeError(f"distributed: cannot find {name} in the MPI library mpi4py loaded")
+
+
+def _candidate_libraries():
+    yield ctypes.CDLL(None)              # symbols loaded globally (mpi4py's usual way)
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "libmpi" in line and "/" in line}
+    except OSError:
+        paths = set()
+    for path in sorted(paths):
+        yield ctypes.CDLL(path)
+
+
+def init(comm=None):
+    """Sets up data-parallel training over ``comm`` (an mpi4py
+    communicator; MPI.COMM_WORLD by default). Returns (rank, size)."""
+    MPI = _mpi()
+    comm = MPI.COMM_WORLD if comm is None else comm
+    if not isinstance(comm, MPI.Intracomm):
+        raise TypeError(f"comm: expected an mpi4py intracommunicator, got {type(comm).__name__}")
+    core = _core.mpi_communicator(
+        MPI._sizeof(MPI.Comm), MPI._handleof(comm), MPI._handleof(MPI.BYTE), _library_function("MPI_Alltoall"),
+        _library_function("MPI_Allgather"), _library_function("MPI_Bcast"), comm.Get_rank(), comm.Get_size())
+    _STATE.update(comm=comm, core=core)
+    return comm.Get_rank(), comm.Get_size()
+
+
+def finalize() -> None:
+    """Back to single-process training (MPI itself stays initialized)."""
+    _STATE.update(comm=None, core=None)
+
+
+def is_initialized() -> bool:
+    return _STATE["core"] is not None
+
+
+def rank() -> int:
+    """This process's rank (0 without init)."""
+    return _STATE["core"].rank if _STATE["core"] is not None else 0
+
+
+def size() -> int:
+    """The number of ranks (1 without init)."""
+    return _STATE["core"].size if _STATE["core"] is not None else 1
+
+
+def is_main() -> bool:
+    """True on rank 0 (and without init): the rank that writes files."""
+    return rank() == 0
+
+
+def communicator():
+    """The engine communicator fit uses (None without init)."""
+    return _STATE["core"]
+
+
+def broadcast_object(obj):
+    """Rank 0's value of a picklable object, on every rank (obj itself
+    without init)."""
+    comm = _STATE["comm"]
+    return obj if comm is None else comm.bcast(obj, root=0)
+
+
+def allreduce_sum(array):
+    """Sums a float32 or float64 NumPy array over the ranks, in place and in
+    rank order (the same bits on every rank); returns it."""
+    core = _STATE["core"]
+    if core is not None:
+        core.allreduce_sum(array)
+    return array

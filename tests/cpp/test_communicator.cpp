@@ -1,0 +1,166 @@
+// Data-parallel training from C++ with a Communicator whose "ranks" are
+// threads of this process (shared memory and a barrier): the fixed-order
+// sum gives every rank the same bits, P ranks with batch b train like one
+// process with batch P·b, ranks built with different seeds end equal, and
+// a stop on one rank stops them all.
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "check.hpp"
+#include "entrena/entrena.hpp"
+
+using namespace entrena;
+
+namespace {
+
+// P threads exchanging blocks through shared slots.
+struct Shared {
+  explicit Shared(int p) : P(p), slots(static_cast<std::size_t>(p)) {}
+  int P;
+  std::vector<std::vector<unsigned char>> slots;
+  std::mutex m;
+  std::condition_variable cv;
+  int arrived = 0;
+  long generation = 0;
+  void barrier() {
+    std::unique_lock<std::mutex> lock(m);
+    const long gen = generation;
+    if (++arrived == P) {
+      arrived = 0;
+      ++generation;
+      cv.notify_all();
+    } else {
+      cv.wait(lock, [&] { return generation != gen; });
+    }
+  }
+};
+
+class ThreadRank final : public Communicator {
+ public:
+  ThreadRank(Shared& s, int rank) : s_(s), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return s_.P; }
+  void all_to_all(const void* send, void* recv, std::size_t bytes) override {
+    publish(send, bytes * static_cast<std::size_t>(s_.P));
+    for (int q = 0; q < s_.P; ++q)
+      std::memcpy(static_cast<unsigned char*>(recv) + q * bytes, s_.slots[q].data() + rank_ * bytes, bytes);
+    s_.barrier();
+  }
+  void all_gather(const void* send, void* recv, std::size_t bytes) override {
+    publish(send, bytes);
+    for (int q = 0; q < s_.P; ++q) std::memcpy(static_cast<unsigned char*>(recv) + q * bytes, s_.slots[q].data(), bytes);
+    s_.barrier();
+  }
+  void broadcast(void* buf, std::size_t bytes, int root) override {
+    if (rank_ == root) s_.slots[root].assign(static_cast<unsigned char*>(buf), static_cast<unsigned char*>(buf) + bytes);
+    s_.barrier();
+    if (rank_ != root) std::memcpy(buf, s_.slots[root].data(), bytes);
+    s_.barrier();
+  }
+
+ private:
+  void publish(const void* send, std::size_t bytes) {
+    s_.barrier();   // the previous collective's readers are done
+    s_.slots[rank_].assign(static_cast<const unsigned char*>(send), static_cast<const unsigned char*>(send) + bytes);
+    s_.barrier();
+  }
+  Shared& s_;
+  int rank_;
+};
+
+template <class F>
+void on_ranks(int P, F f) {
+  Shared shared(P);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < P; ++r) threads.emplace_back([&, r] {
+    ThreadRank comm(shared, r);
+    f(comm);
+  });
+  for (auto& t : threads) t.join();
+}
+
+void data(std::vector<double>& X, std::vector<double>& y, index_t n) {
+  Rng rng(5);
+  X.resize(static_cast<std::size_t>(n * 4));
+  y.resize(static_cast<std::size_t>(n));
+  for (index_t i = 0; i < n; ++i) {
+    double s = 0;
+    for (int j = 0; j < 4; ++j) s += (X[i * 4 + j] = rng.normal()) * (j + 1);
+    y[i] = s > 0 ? 1.0 : 0.0;
+  }
+}
+
+std::vector<double> train(Communicator* comm, std::uint64_t seed, index_t batch, index_t epochs,
+                          const std::vector<double>& X, const std::vector<double>& y, History* h = nullptr,
+                          EpochCallback on_epoch = {}) {
+  Sequential<double> m(seed);
+  m.add(Dense<double>(8, "tanh"));
+  m.add(Dense<double>(2));
+  m.build({4});
+  CategoricalCrossentropy<double> loss;
+  SGD<double> opt(0.1, 0.9);
+  FitOptions<double> o;
+  o.epochs = epochs;
+  o.batch_size = batch;
+  o.communicator = comm;
+  o.on_epoch = std::move(on_epoch);
+  History hist = fit(m, loss, opt, X.data(), y.data(), static_cast<index_t>(y.size()), 1, o);
+  if (h) *h = hist;
+  return std::vector<double>(m.params(), m.params() + m.num_params());
+}
+
+}  // namespace
+
+TEST(allreduce_adds_in_rank_order_on_every_rank) {
+  for (index_t n : {1, 5, 7, 1000}) {
+    std::vector<std::vector<float>> got(3);
+    on_ranks(3, [&](Communicator& c) {
+      std::vector<float> v(static_cast<std::size_t>(n));
+      for (index_t i = 0; i < n; ++i) v[i] = c.rank() == 0 ? 1e8f : (c.rank() == 1 ? 1.0f + i : -1e8f);
+      c.allreduce_sum(v.data(), n);
+      got[c.rank()] = v;
+    });
+    for (index_t i = 0; i < n; ++i) {
+      const float want = (1e8f + (1.0f + i)) + -1e8f;      // rank order, in float
+      CHECK_EQ(got[0][i], want);
+      CHECK_EQ(got[1][i], want);
+      CHECK_EQ(got[2][i], want);
+    }
+  }
+}
+
+TEST(two_ranks_with_batch_b_train_like_one_process_with_batch_2b) {
+  std::vector<double> X, y;
+  data(X, y, 200);
+  std::vector<std::vector<double>> w(2);
+  on_ranks(2, [&](Communicator& c) { w[c.rank()] = train(&c, 10 + c.rank(), 10, 3, X, y); });
+  CHECK(w[0] == w[1]);                                  // rank 0's start, the same bits after
+  SingleProcess one;
+  const std::vector<double> single = train(&one, 10, 20, 3, X, y);
+  double worst = 0;
+  for (std::size_t k = 0; k < single.size(); ++k) worst = std::max(worst, std::fabs(single[k] - w[0][k]));
+  CHECK(worst < 1e-12);
+  const std::vector<double> small = train(nullptr, 10, 10, 3, X, y);
+  double diff = 0;
+  for (std::size_t k = 0; k < small.size(); ++k) diff = std::max(diff, std::fabs(small[k] - w[0][k]));
+  CHECK(diff > 1e-3);                                   // the gradients really were averaged
+}
+
+TEST(a_stop_on_one_rank_stops_every_rank) {
+  std::vector<double> X, y;
+  data(X, y, 90);
+  std::vector<index_t> epochs(2);
+  on_ranks(2, [&](Communicator& c) {
+    History h;
+    const int r = c.rank();
+    train(&c, 1, 16, 8, X, y, &h, [r](const EpochLogs& logs) { return !(r == 1 && logs.epoch == 2); });
+    epochs[r] = h.epochs();
+  });
+  CHECK_EQ(epochs[0], 3);
+  CHECK_EQ(epochs[1], 3);
+}
+
+ENTRENA_TEST_MAIN
