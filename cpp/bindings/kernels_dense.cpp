@@ -91,7 +91,7 @@ template <class T>
 void bind_typed(py::module_& m) {
   m.def("gemm_fused", [](const Array<T>& A, const Array<T>& B, std::optional<Array<T>> bias,
                          bool bias_rows, bool relu, bool trans_a, bool trans_b, T alpha, T beta,
-                         std::optional<Array<T>> C, int max_threads) {
+                         std::optional<Array<T>> C, int max_threads, bool bf16) {
     require_ndim(A, "A", 2);
     require_ndim(B, "B", 2);
     const index_t M = trans_a ? A.shape(1) : A.shape(0), K = trans_a ? A.shape(0) : A.shape(1);
@@ -114,6 +114,7 @@ void bind_typed(py::module_& m) {
     auto ld = [](index_t cols) { return cols > 1 ? cols : index_t(1); };
     {
       py::gil_scoped_release nogil;
+      const Bf16Scope precision(bf16);
       gemm_fused<T>(trans_a ? Trans::T : Trans::N, trans_b ? Trans::T : Trans::N, M, N, K, alpha,
                     A.data(), ld(A.shape(1)), B.data(), ld(B.shape(1)), beta, out.mutable_data(), ld(N),
                     bias ? bias->data() : nullptr, relu, bias_rows ? BiasAxis::Rows : BiasAxis::Columns,
@@ -123,9 +124,11 @@ void bind_typed(py::module_& m) {
   }, py::arg("A"), py::arg("B"), py::arg("bias") = py::none(), py::arg("bias_rows") = false,
      py::arg("relu") = false, py::arg("trans_a") = false, py::arg("trans_b") = false,
      py::arg("alpha") = 1.0, py::arg("beta") = 0.0, py::arg("C") = py::none(), py::arg("max_threads") = 0,
+     py::arg("bf16") = false,
      "act(alpha * op(A) @ op(B) + beta * C + bias) as a new array: bias (N,) added to every row,\n"
      "or (M,) added to every column when bias_rows; act = max(., 0) when relu. At most\n"
-     "max_threads threads (0: as many as the work calls for).");
+     "max_threads threads (0: as many as the work calls for). bf16: bfloat16 products with float32\n"
+     "accumulation (float32 only; see Bf16Scope).");
 
   m.def("dense_forward", [](const Array<T>& x, const Array<T>& W, std::optional<Array<T>> b,
                             bool relu) {
@@ -197,6 +200,13 @@ void bind_dense_kernels(py::module_& k) {
         "e.g. big[:, :k].");
   bind_typed<float>(k);
   bind_typed<double>(k);
+  k.def("bf16_round", [](const Array<float>& x) {
+    Array<float> y = like(x);
+    const float* src = x.data();
+    float* dst = y.mutable_data();
+    for (py::ssize_t i = 0; i < x.size(); ++i) dst[i] = round_to_bf16(src[i]);
+    return y;
+  }, py::arg("x"), "float32 values rounded to bfloat16 (ties to even), as float32: the GEMM packing's conversion.");
   k.def("fma_peak_gflops", [](double seconds, const std::string& isa, int threads) {
     const Isa which = isa.empty() ? best_supported_isa() : isa_from_name(isa);
     py::gil_scoped_release nogil;

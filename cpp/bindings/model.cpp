@@ -330,6 +330,9 @@ void bind_typed(py::module_& m) {
         for (index_t i = 0; i < n * steps; ++i) a.mutable_data()[i] = mask[i] != 0;
         return a;
       })
+      .def_property("bf16", [](const Model& self) { return self.bf16(); },
+                    [](Model& self, bool on) { self.set_bf16(on); },
+                    "The precision policy: bfloat16 products with float32 accumulation (float32 models).")
       .def("zero_grad", [](Model& self) {
         py::gil_scoped_release nogil;
         auto guard = self.lock();

@@ -120,6 +120,8 @@ std::vector<std::pair<std::string, bool>> cpu_features() {
   ENTRENA_FEATURE("avx512cd");
   ENTRENA_FEATURE("avx512vnni");
   ENTRENA_FEATURE("avx512bf16");
+  ENTRENA_FEATURE("amx-tile");
+  ENTRENA_FEATURE("amx-bf16");
 #undef ENTRENA_FEATURE
 #elif defined(__aarch64__)
   f.emplace_back("neon", true);

@@ -63,8 +63,9 @@ class Sequential:
     """
 
     def __init__(self, layers=None, *, input_shape=None, dtype="float32", seed: int | None = None,
-                 name: str | None = None):
+                 name: str | None = None, precision: str = "float32"):
         self.dtype = _checks.resolve_dtype(dtype)
+        self._precision = _precision_name(precision, self.dtype)
         self._core_mod = _checks.core_module(self.dtype)
         # Without a seed, the next one from entrena.set_seed's generator.
         self.seed = (_core.next_seed() if seed is None
@@ -118,6 +119,21 @@ class Sequential:
     def built(self) -> bool:
         return self._core is not None
 
+    @property
+    def precision(self) -> str:
+        """"float32" (or "float64" for float64 models), or "bf16": the matrix
+        products of every layer take bfloat16 operands with float32
+        accumulation (Keras' "mixed_bfloat16"), in fit, evaluate and predict;
+        parameters, gradients, optimizer state, losses and normalizations stay
+        float32 and model files are unchanged. Settable at any time."""
+        return self._precision if self._precision == "bf16" else self.dtype.name
+
+    @precision.setter
+    def precision(self, value) -> None:
+        self._precision = _precision_name(value, self.dtype)
+        if self._core is not None:
+            self._core.bf16 = self._precision == "bf16"
+
     def build(self, input_shape) -> None:
         """Creates the engine for per-sample inputs of ``input_shape`` (an int
         or a tuple, without the batch dimension) and initialises parameters."""
@@ -130,6 +146,7 @@ class Sequential:
         for layer in self.layers:      # layer k is the engine's layer k
             core.add(layer._config_json())
         core.build(list(input_shape))
+        core.bf16 = self._precision == "bf16"
         self._core = core
         _checks.register_model(core, self)
         for i, layer in enumerate(self.layers):
@@ -754,6 +771,8 @@ class Sequential:
                 opt["betas"] = list(opt["betas"])
             cfg["optimizer"] = {"name": self.optimizer.name, "config": opt}
         cfg["metrics"] = [m.name for m in self.metrics]
+        if self._precision == "bf16":
+            cfg["precision"] = "bf16"
         if self.classes_ is not None:
             cfg["classes"] = self.classes_.tolist()
         return cfg
@@ -809,6 +828,7 @@ class Sequential:
         generator's position (shuffling, dropout) is not kept: a copy that
         trains on draws from its seed again."""
         state = {"dtype": self.dtype.name, "seed": self.seed, "name": self.name, "history": self.history,
+                 "precision": self._precision,
                  "training": self._training, "trained": self._trained, "metadata": dict(self.metadata)}
         if self._core is not None:
             with tempfile.TemporaryDirectory(prefix="entrena-") as tmp:
@@ -847,12 +867,28 @@ class Sequential:
                 _compile_from(self, state["compile"], "pickled model")
             self.classes_ = state["classes"]
         self.seed, self.name, self.history = state["seed"], state["name"], state["history"]
+        self.precision = state.get("precision", "float32")
         self._training, self._trained, self.metadata = state["training"], state["trained"], state["metadata"]
 
     def __deepcopy__(self, memo):
         other = Sequential.__new__(Sequential)
         other.__setstate__(self.__getstate__())
         return other
+
+
+_PRECISIONS = {"float32": "float32", "float64": "float32", "bf16": "bf16", "bfloat16": "bf16",
+               "mixed_bfloat16": "bf16"}
+
+
+def _precision_name(value, dtype) -> str:
+    """The precision policy's name: "float32" (the model's own dtype) or "bf16"."""
+    if not isinstance(value, str) or value.lower() not in _PRECISIONS:
+        raise ValueError(f"precision: expected 'float32' or 'bf16' (also 'mixed_bfloat16'), got {value!r}")
+    name = _PRECISIONS[value.lower()]
+    if name == "bf16" and dtype != np.float32:
+        raise ValueError("precision: bfloat16 products are for float32 models; this one is "
+                         f"{np.dtype(dtype).name} (gradient checks stay float64)")
+    return name
 
 
 def load(path, *, dtype=None, compile: bool = True) -> Sequential:
@@ -882,6 +918,8 @@ def load(path, *, dtype=None, compile: bool = True) -> Sequential:
     model._core = core
     _checks.register_model(core, model)
     model._trained = True
+    if py.get("precision") == "bf16" and model.dtype == np.float32:
+        model.precision = "bf16"
     if py.get("classes") is not None:
         model.classes_ = np.asarray(py["classes"])
     model.metadata = {k: v for k, v in md.items()

@@ -3,6 +3,9 @@
 // table (kernel_table.hpp). Also owns the per-thread packing buffers. The
 // loop nest and the micro-kernel are in gemm_driver.hpp.
 #include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "entrena/kernels/gemm.hpp"
 #include "entrena/parallel.hpp"
@@ -24,6 +27,16 @@ template float* gemm_workspace<float>(int, index_t);
 template double* gemm_workspace<double>(int, index_t);
 
 }  // namespace kernels
+
+namespace {
+thread_local bool t_bf16 = false;
+#include "bf16_round.inc"
+}  // namespace
+
+Bf16Scope::Bf16Scope(bool on) : previous_(t_bf16) { t_bf16 = on; }
+Bf16Scope::~Bf16Scope() { t_bf16 = previous_; }
+bool bf16_products() { return t_bf16; }
+float round_to_bf16(float x) { return bf16_round(x); }
 
 namespace {
 
@@ -82,8 +95,9 @@ void gemm_fused(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, co
   const double work = static_cast<double>(M) * N * K;
   int nt = threads_for(work, 262144.0);
   if (max_threads > 0 && nt > max_threads) nt = max_threads;
-  const kernels::GemmArgs<T> g{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu,
-                               bias_rows, nt};
+  kernels::GemmArgs<T> g{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu,
+                         bias_rows, nt};
+  g.bf16 = std::is_same_v<T, float> && t_bf16;
   kernels::table<T>().gemm(g);
 }
 

@@ -19,12 +19,18 @@
 // computes it. So the results are bitwise identical for any thread count.
 #pragma once
 
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
 #include "kernel_table.hpp"
 #include "simd.hpp"
 
 namespace entrena::ENTRENA_ISA_NS {
 namespace {
 namespace gemm {
+
+#include "bf16_round.inc"
 
 template <class T>
 using Args = kernels::GemmArgs<T>;
@@ -188,17 +194,25 @@ inline void pack_a_panel(const Args<T>& g, index_t i0, index_t mr, index_t p0, i
       const T* src = g.A + (p0 + k) * g.lda + i0;
       T* d = dst + k * MR;
       if (mr == MR) {
+        if (g.bf16) {
 #pragma omp simd
-        for (int i = 0; i < MR; ++i) d[i] = src[i];
+          for (int i = 0; i < MR; ++i) d[i] = bf16_round_if(src[i], true);
+        } else {
+#pragma omp simd
+          for (int i = 0; i < MR; ++i) d[i] = src[i];
+        }
       } else {
-        for (int i = 0; i < MR; ++i) d[i] = i < mr ? src[i] : T(0);
+        for (int i = 0; i < MR; ++i) d[i] = i < mr ? bf16_round_if(src[i], g.bf16) : T(0);
       }
     }
   } else {
     // op(A)[i, k] = A[i*lda + k]: read rows, write with stride MR.
     for (index_t i = 0; i < mr; ++i) {
       const T* src = g.A + (i0 + i) * g.lda + p0;
-      for (index_t k = 0; k < kc; ++k) dst[k * MR + i] = src[k];
+      if (g.bf16)
+        for (index_t k = 0; k < kc; ++k) dst[k * MR + i] = bf16_round_if(src[k], true);
+      else
+        for (index_t k = 0; k < kc; ++k) dst[k * MR + i] = src[k];
     }
     for (index_t i = mr; i < MR; ++i)
       for (index_t k = 0; k < kc; ++k) dst[k * MR + i] = T(0);
@@ -214,10 +228,15 @@ inline void pack_b_panel(const Args<T>& g, index_t p0, index_t kc, index_t j0, i
       const T* src = g.B + (p0 + k) * g.ldb + j0;
       T* d = dst + k * NR;
       if (nr == NR) {
+        if (g.bf16) {
 #pragma omp simd
-        for (int j = 0; j < NR; ++j) d[j] = src[j];
+          for (int j = 0; j < NR; ++j) d[j] = bf16_round_if(src[j], true);
+        } else {
+#pragma omp simd
+          for (int j = 0; j < NR; ++j) d[j] = src[j];
+        }
       } else {
-        for (int j = 0; j < NR; ++j) d[j] = j < nr ? src[j] : T(0);
+        for (int j = 0; j < NR; ++j) d[j] = j < nr ? bf16_round_if(src[j], g.bf16) : T(0);
       }
     }
   } else {
@@ -228,7 +247,7 @@ inline void pack_b_panel(const Args<T>& g, index_t p0, index_t kc, index_t j0, i
       for (index_t j = 0; j < nr; ++j) {
         const T* src = g.B + (j0 + j) * g.ldb + p0 + k0;
         T* d = dst + k0 * NR + j;
-        for (index_t k = 0; k < kn; ++k) d[k * NR] = src[k];
+        for (index_t k = 0; k < kn; ++k) d[k * NR] = bf16_round_if(src[k], g.bf16);
       }
       for (index_t j = nr; j < NR; ++j)
         for (index_t k = 0; k < kn; ++k) dst[(k0 + k) * NR + j] = T(0);
@@ -389,6 +408,10 @@ struct Driver {
   // op(A) = Aᵀ is packed when large (in place, each k would touch a new
   // cache line). A row-major A is read in place: MR rows at a time.
   static void choose_packing(const Args<T>& g, bool& pack_a, bool& pack_b) {
+    if (g.bf16) {   // the operands are rounded as they are packed
+      pack_a = pack_b = true;
+      return;
+    }
     constexpr double big = 1024.0 * 1024.0;  // bytes
     pack_b = g.tb == Trans::T ||
              (g.M > 4 * MR && static_cast<double>(g.K) * g.N * sizeof(T) > big);

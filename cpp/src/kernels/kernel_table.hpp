@@ -43,6 +43,7 @@ using idx = std::int64_t;
 
 // ------------------------------------------------------------ argument blocks
 
+
 // One GEMM call, already validated: C = act(alpha·op(A)·op(B) + beta·C + bias).
 // M, N, K >= 1 and alpha != 0 (the dispatcher handles the degenerate cases).
 template <class T>
@@ -65,6 +66,10 @@ struct GemmArgs {
   // then not read), or null: for a B multiplied many times (a recurrent
   // layer's W_hh, once per step).
   const T* bpacked = nullptr;
+  // Mixed precision (float only): both operands are rounded to bfloat16
+  // (round to nearest even) as they are packed; products are then exact in
+  // float32 and accumulate in float32. Both operands are always packed.
+  bool bf16 = false;
 };
 
 // A 64-byte-aligned scratch buffer of at least n elements owned by the

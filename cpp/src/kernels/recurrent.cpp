@@ -7,6 +7,8 @@
 #include <cstring>
 
 #include "entrena/kernels/dense.hpp"
+#include <type_traits>
+
 #include "entrena/kernels/gemm.hpp"
 #include "entrena/parallel.hpp"
 #include "kernel_table.hpp"
@@ -83,16 +85,19 @@ template <class T>
 void pack_w_hh(const kernels::Table<T>& tb, const T* W_hh, index_t H, index_t GH, bool transposed, T* out) {
   kernels::GemmArgs<T> g{Trans::N, transposed ? Trans::T : Trans::N, 1, transposed ? H : GH, transposed ? GH : H,
                          T(1), nullptr, 1, W_hh, GH, T(0), nullptr, 1, nullptr, false, false, 1};
+  g.bf16 = std::is_same_v<T, float> && bf16_products();
   tb.gemm_pack_b(g, out);
 }
 
 // C (M, N) = A·B + beta·C (+ bias per column) on the calling thread, B
-// packed by pack_w_hh.
+// packed by pack_w_hh; bf16: the Bf16Scope of the thread that called the
+// kernel (the step GEMMs run on its worker threads).
 template <class T>
 void step_gemm(const kernels::Table<T>& tb, index_t M, index_t N, index_t K, const T* A, index_t lda,
-               const T* packed, T beta, T* C, index_t ldc, const T* bias) {
+               const T* packed, T beta, T* C, index_t ldc, const T* bias, bool bf16) {
   kernels::GemmArgs<T> g{Trans::N, Trans::N, M, N, K, T(1), A, lda, packed, N, beta, C, ldc, bias, false, false, 1};
   g.bpacked = packed;
+  g.bf16 = bf16;
   tb.gemm(g);
 }
 
@@ -134,6 +139,7 @@ void rnn_forward(const RnnDims& d, const T* x, const T* W_ih, const T* W_hh, con
   T *R = ws + L.r, *bs = ws + L.bs, *PK = ws + L.pk;
   T* CL = c_last ? c_last : ws + L.cl;
   pack_w_hh(tb, W_hh, H, GH, false, PK);
+  const bool bf16 = std::is_same_v<T, float> && bf16_products();
   // The input projection of every step: G = x·W_ih + b_ih (+ b_hh, except
   // for GRU, whose n gate needs h·W_hn + b_hn on its own).
   for (index_t j = 0; j < GH; ++j) bs[j] = (b_ih ? b_ih[j] : T(0)) + (!gru && b_hh ? b_hh[j] : T(0));
@@ -173,9 +179,9 @@ void rnn_forward(const RnnDims& d, const T* x, const T* W_ih, const T* W_hh, con
       const T* hp = HP + at * XL;
       T* g = G + at * GH;
       if (gru)
-        step_gemm<T>(tb, rows, GH, H, hp, XL, PK, T(0), R + r0 * GH, GH, b_hh);
+        step_gemm<T>(tb, rows, GH, H, hp, XL, PK, T(0), R + r0 * GH, GH, b_hh, bf16);
       else
-        step_gemm<T>(tb, rows, GH, H, hp, XL, PK, T(1), g, GH, nullptr);
+        step_gemm<T>(tb, rows, GH, H, hp, XL, PK, T(1), g, GH, nullptr, bf16);
       st.g = g;
       st.hn = HN + at * H;
       st.h_prev = hp;
@@ -204,6 +210,7 @@ void rnn_backward(const RnnDims& d, const T* W_ih, const T* W_hh, const std::uin
   T *HP = XH + F;
   T *DGH = ws + L.dgh, *DH = ws + L.dh, *DC = ws + L.dc, *PK = ws + L.pk, *SX = ws + L.sx, *SH = ws + L.sh;
   pack_w_hh(tb, W_hh, H, GH, true, PK);
+  const bool bf16 = std::is_same_v<T, float> && bf16_products();
   for (index_t i = 0; i < n * H; ++i) {
     DH[i] = dh_last ? dh_last[i] : T(0);
     if (lstm) DC[i] = dc_last ? dc_last[i] : T(0);
@@ -243,7 +250,7 @@ void rnn_backward(const RnnDims& d, const T* W_ih, const T* W_hh, const std::uin
       st.dy = dy ? dy + (r0 * S + t) * H : nullptr;
       tb.rnn_step_backward(st);
       // dL/dh_prev = (the direct part) + dGh·W_hhᵀ
-      step_gemm<T>(tb, rows, H, GH, Gh + at * GH, GH, PK, T(1), DH + r0 * H, H, nullptr);
+      step_gemm<T>(tb, rows, H, GH, Gh + at * GH, GH, PK, T(1), DH + r0 * H, H, nullptr, bf16);
     }
   }
   const index_t NT = n * S;

@@ -1,5 +1,7 @@
 #include "entrena/nn/model.hpp"
 
+#include "entrena/kernels/gemm.hpp"
+
 #include <algorithm>
 #include <mutex>
 #include <random>
@@ -186,9 +188,18 @@ void Sequential<T>::check_built(const char* what) const {
 }
 
 template <class T>
+void Sequential<T>::set_bf16(bool on) {
+  if (on && !std::is_same_v<T, float>)
+    throw ValueError("precision: bfloat16 products are for float32 models (float64 models compute in float64)");
+  auto guard = lock();
+  bf16_ = on;
+}
+
+template <class T>
 const T* Sequential<T>::forward(const T* x, index_t n, bool training) {
   auto guard = lock();
   check_built("forward");
+  const Bf16Scope precision(bf16_products_model());
   if (n < 1) throw ValueError(cat("Sequential.forward: n must be >= 1, got ", n));
   const std::size_t L = layers_.size();
   const index_t in_size = shape_size(input_shape_);
@@ -232,6 +243,7 @@ template <class T>
 void Sequential<T>::backward(const T* dy) {
   auto guard = lock();
   check_built("backward");
+  const Bf16Scope precision(bf16_products_model());
   if (last_n_ < 1) throw StateError("Sequential.backward: call forward before backward");
   const index_t n = last_n_;
   const std::size_t L = layers_.size();

@@ -49,6 +49,28 @@ void gemm_fused(Trans ta, Trans tb, index_t M, index_t N, index_t K, T alpha, co
                 index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc, const T* bias,
                 bool relu, BiasAxis bias_axis = BiasAxis::Columns, int max_threads = 0);
 
+// Mixed precision, bfloat16 products with float32 accumulation: while a
+// Bf16Scope(true) lives on a thread, that thread's float32 GEMMs round both
+// operands to bfloat16 (round to nearest even; NaN stays NaN) as they pack
+// them and accumulate the (exact) products in float32. Kernels that call
+// GEMM from their own worker threads read the flag on the calling thread
+// and pass it on. float64 GEMMs are not affected.
+class Bf16Scope {
+ public:
+  explicit Bf16Scope(bool on = true);
+  ~Bf16Scope();
+  Bf16Scope(const Bf16Scope&) = delete;
+  Bf16Scope& operator=(const Bf16Scope&) = delete;
+
+ private:
+  bool previous_;
+};
+// Whether the calling thread's float32 GEMMs use bfloat16 products.
+bool bf16_products();
+// x rounded to the nearest bfloat16 (ties to even), as a float: the
+// emulation's conversion, and the NumPy twin's.
+float round_to_bf16(float x);
+
 // The float32 multiply-add throughput of this machine, in GFLOP/s (one FMA
 // counts as 2 flops): `threads` threads each run independent chains of
 // vector FMAs of the given ISA for about `seconds`. For benchmarks, which

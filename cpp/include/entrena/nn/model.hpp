@@ -93,6 +93,15 @@ class Sequential {
   const std::vector<ParamSegment>& param_segments() const { return segments_; }
 
   Rng& rng() { return rng_; }
+
+  // The precision policy: with bf16 set (float32 models only), the matrix
+  // products of every layer (Dense, convolutions through GEMM, recurrent
+  // layers) take bfloat16 operands with float32 accumulation, in training,
+  // evaluation and prediction (Keras' "mixed_bfloat16"). Parameters,
+  // gradients, optimizer state, losses and normalizations stay float32.
+  // Throws ValueError for a float64 model.
+  void set_bf16(bool on);
+  bool bf16() const { return bf16_; }
   void seed(std::uint64_t s) { rng_.seed_with(s); }
 
   // The mask over the steps of the last forward's output (n,
@@ -134,6 +143,8 @@ class Sequential {
   const std::uint8_t* output_mask_ = nullptr;
   index_t last_n_ = 0;
   Rng rng_;
+  bool bf16_ = false;
+  bool bf16_products_model() const { return bf16_ && std::is_same_v<T, float>; }
   mutable std::recursive_mutex mu_;
 };
 
