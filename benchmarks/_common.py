@@ -145,6 +145,15 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def write_report(text: str, path) -> None:
+    """Prints a Markdown report and writes it to path (if given)."""
+    print(text)
+    if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text + "\n")
+
+
 def cpu_count() -> int:
     try:
         return len(os.sched_getaffinity(0))

@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import cpu_model, write_report  # noqa: E402
 
 # The MLPs of BENCHMARKS.md: parameters, per-rank batch, and the measured
 # 2-thread training speed of one process (samples/s, AMD EPYC Zen 3, 2 cores).
@@ -123,7 +125,7 @@ def worker(args) -> int:
     rows = measure(comm, sizes, args.repeats)
     if comm.rank != 0:
         return 0
-    cpu = _cpu()
+    cpu = f"{cpu_model()}, {os.cpu_count()} cores"
     lines = [f"# Gradient averaging over MPI: {comm.size} ranks on one machine", "",
              f"{cpu}; {MPI.Get_library_version().splitlines()[0].strip()}; shared memory between the ranks "
              "(one machine), so these are the costs of the algorithm and the library calls, not of a network.",
@@ -140,12 +142,7 @@ def worker(args) -> int:
               "step spent communicating in parentheses.", ""]
     lines += model_table()
     lines += [reading(), ""]
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+    write_report("\n".join(lines), args.out)
     return 0
 
 
@@ -155,17 +152,6 @@ def _t(s):
 
 def _bytes(n):
     return f"{n // 2**20} MiB" if n >= 2**20 else f"{n // 2**10} KiB"
-
-
-def _cpu():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip() + f", {os.cpu_count()} cores"
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> int:

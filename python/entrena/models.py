@@ -63,7 +63,7 @@ class Sequential:
     """
 
     def __init__(self, layers=None, *, input_shape=None, dtype="float32", seed: int | None = None,
-                 name: str | None = None, precision: str = "float32"):
+                 name: str | None = None, precision: str | None = None):
         self.dtype = _checks.resolve_dtype(dtype)
         self._precision = _precision_name(precision, self.dtype)
         self._core_mod = _checks.core_module(self.dtype)
@@ -867,7 +867,9 @@ class Sequential:
                 _compile_from(self, state["compile"], "pickled model")
             self.classes_ = state["classes"]
         self.seed, self.name, self.history = state["seed"], state["name"], state["history"]
-        self.precision = state.get("precision", "float32")
+        self._precision = state.get("precision", "float32")     # "float32" (the model's dtype) or "bf16"
+        if self._core is not None:
+            self._core.bf16 = self._precision == "bf16"
         self._training, self._trained, self.metadata = state["training"], state["trained"], state["metadata"]
 
     def __deepcopy__(self, memo):
@@ -876,14 +878,18 @@ class Sequential:
         return other
 
 
-_PRECISIONS = {"float32": "float32", "float64": "float32", "bf16": "bf16", "bfloat16": "bf16",
-               "mixed_bfloat16": "bf16"}
+_PRECISIONS = {"bf16": "bf16", "bfloat16": "bf16", "mixed_bfloat16": "bf16"}
 
 
 def _precision_name(value, dtype) -> str:
-    """The precision policy's name: "float32" (the model's own dtype) or "bf16"."""
+    """The precision policy's name: "float32" (the model's own dtype: "float64"
+    for float64 models) or "bf16"."""
+    own = np.dtype(dtype).name
+    if value is None or (isinstance(value, str) and value.lower() == own):
+        return "float32"
     if not isinstance(value, str) or value.lower() not in _PRECISIONS:
-        raise ValueError(f"precision: expected 'float32' or 'bf16' (also 'mixed_bfloat16'), got {value!r}")
+        raise ValueError(f"precision: expected {own!r} (the model's dtype) or 'bf16' (also 'mixed_bfloat16'), "
+                         f"got {value!r}")
     name = _PRECISIONS[value.lower()]
     if name == "bf16" and dtype != np.float32:
         raise ValueError("precision: bfloat16 products are for float32 models; this one is "

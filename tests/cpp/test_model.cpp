@@ -373,4 +373,36 @@ TEST(layers_added_by_value_like_python) {
   CHECK_THROWS(ValueError, Dense<float>(4, "relu", "magic"), "magic");
 }
 
+TEST(bf16_products_round_the_operands) {
+  // One Dense layer: with bfloat16 products, y = bf16(x)·bf16(W) + b (to
+  // float32 accumulation), different from the float32 result; float64
+  // models have no bfloat16 policy.
+  Sequential<float> m(3);
+  m.add(Dense<float>(3));
+  m.build({4});
+  const float x[8] = {1.00390625f, -2.5f, 0.3333333f, 7.1f, 0.1f, 0.2f, 0.3f, 0.4f};
+  std::vector<float> fp32(m.forward(x, 2, false), m.forward(x, 2, false) + 6);
+  m.set_bf16(true);
+  CHECK(m.bf16());
+  const float* y = m.forward(x, 2, false);
+  const float* W = m.params();
+  const float* b = m.params() + 12;
+  bool near = true, differs = false;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j) {
+      double want = b[j];
+      for (int k = 0; k < 4; ++k) want += double(round_to_bf16(x[i * 4 + k])) * round_to_bf16(W[k * 3 + j]);
+      near = near && std::fabs(y[i * 3 + j] - want) <= 1e-5 * (1 + std::fabs(want));
+      differs = differs || y[i * 3 + j] != fp32[static_cast<std::size_t>(i * 3 + j)];
+    }
+  CHECK(near);
+  CHECK(differs);
+  CHECK_EQ(round_to_bf16(1.00390625f), 1.0f);          // a tie: to even
+  CHECK_EQ(round_to_bf16(1.01171875f), 1.015625f);     // above the tie: up
+  Sequential<double> d(1);
+  d.add(Dense<double>(2));
+  d.build({2});
+  CHECK_THROWS(ValueError, d.set_bf16(true), "precision");
+}
+
 ENTRENA_TEST_MAIN

@@ -89,7 +89,9 @@ Plan make_plan(const Conv2dShape& s, index_t n, bool backward, ConvAlgorithm alg
   p.K = p.Cg * s.kh * s.kw;
   p.P = s.Ho * s.Wo;
   p.HW = s.H * s.W;
-  p.direct = algorithm == ConvAlgorithm::Direct || (algorithm == ConvAlgorithm::Auto && direct_wins(s, backward));
+  // bfloat16 products (Bf16Scope) go through the GEMMs, whose packing rounds the operands.
+  p.direct = !bf16_products() &&
+             (algorithm == ConvAlgorithm::Direct || (algorithm == ConvAlgorithm::Auto && direct_wins(s, backward)));
   if (p.direct && algorithm == ConvAlgorithm::Auto) {
     // Not when padding or strides make the padded planes much larger than
     // the column matrix the GEMMs would use.
@@ -258,9 +260,12 @@ void for_items(index_t count, int nt, const Body& body) {
     for (index_t i = 0; i < count; ++i) body(0, i);
     return;
   }
+  const bool bf16 = bf16_products();   // the calling thread's precision, for the workers' GEMMs
 #pragma omp parallel for num_threads(nt) schedule(static, 1)
-  for (int t = 0; t < nt; ++t)
+  for (int t = 0; t < nt; ++t) {
+    const Bf16Scope precision(bf16);
     for (index_t i = t; i < count; i += nt) body(t, i);
+  }
 }
 
 void check_shape(const Conv2dShape& s, index_t n, const char* who) {
