@@ -186,3 +186,76 @@ def test_single_process_api_without_init():
     assert distributed.allreduce_sum(a) is a and a.tolist() == [1.0, 1.0, 1.0]
     with pytest.raises(TypeError, match="comm"):
         distributed.init(comm="world")
+
+
+@pytest.mark.parametrize("how", ["sample_weight", "sum"])
+def test_weighted_and_summed_losses_equal_one_process_with_batch_2b(tmp_path, how):
+    """Each rank's mean weighs by its own weight sum (a 'sum' loss adds up):
+    with weights 1 on even samples and 5 on odd ones, rank 0 sees only even
+    samples and rank 1 only odd ones, so equal weights per rank would be wrong."""
+    fit_args = ("sample_weight=np.where(np.arange(64) % 2, 5.0, 1.0)" if how == "sample_weight" else "")
+    compile_loss = ("entrena.CategoricalCrossentropy(reduction='sum')" if how == "sum" else "'categorical_crossentropy'")
+    body = f"""
+    {{init}}
+    m = entrena.Sequential([entrena.Dense(16, activation="tanh"), entrena.Dense(10)], seed=0, dtype="float64")
+    m.compile(loss={compile_loss}, optimizer=entrena.SGD(lr=0.01))
+    m.fit(X[:64], y[:64], epochs=2, batch_size={{batch}}, shuffle=False, verbose=0, {fit_args})
+    report(w=weights(m).tolist())
+    """
+    two, _ = _run(tmp_path, body.format(init="distributed.init()", batch=8))
+    one, _ = _run(tmp_path, body.format(init="", batch=16), ranks=1)
+    np.testing.assert_allclose(two[0]["w"], one[0]["w"], rtol=1e-11, atol=1e-12)
+    assert two[0]["w"] == two[1]["w"]
+
+
+def test_batchnorm_statistics_agree(tmp_path):
+    res, _ = _run(tmp_path, """
+    distributed.init()
+    m = entrena.Sequential([entrena.Dense(16), entrena.BatchNormalization(), entrena.Dense(10)], seed=0,
+                           dtype="float64")
+    m.compile(optimizer="adam")
+    h = m.fit(X, y, epochs=2, batch_size=16, validation_split=0.2, verbose=0)
+    report(buffers=[b.tolist() for _, b in m.named_buffers()], val=h["val_loss"])
+    """)
+    assert res[0]["buffers"] == res[1]["buffers"] and res[0]["val"] == res[1]["val"]
+
+
+def test_an_error_on_one_rank_stops_the_others(tmp_path):
+    res, r = _run(tmp_path, """
+    rank, size = distributed.init()
+
+    class FailOnRank0(entrena.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if rank == 0 and epoch == 1:
+                raise OSError("disk full")
+
+    out = {}
+    for name, cbs in (("during", [FailOnRank0()]),
+                      ("before", [entrena.callbacks.CSVLogger("/nonexistent/dir/log.csv" if rank == 0 else "ok.csv")])):
+        try:
+            mlp().fit(X, y, epochs=4, batch_size=32, verbose=0, callbacks=cbs)
+            out[name] = None
+        except Exception as e:
+            out[name] = f"{type(e).__name__}: {e}"
+    report(**out)
+    """, timeout=90)
+    assert res[0]["during"].startswith("OSError: disk full")
+    assert "another rank" in res[1]["during"]
+    assert res[0]["before"].startswith("FileNotFoundError")
+    assert "another rank failed before training started" in res[1]["before"]
+
+
+def test_allreduce_refuses_arrays_it_cannot_sum_in_place(tmp_path):
+    res, _ = _run(tmp_path, """
+    distributed.init()
+    errors = []
+    for a in (np.ones(8)[::2], np.ones(4, dtype=np.int64), np.ones(4, dtype=np.float32)[None].T.copy(order="F")):
+        try:
+            distributed.allreduce_sum(a)
+            errors.append(None)
+        except (TypeError, ValueError) as e:
+            errors.append(str(e))
+    report(errors=errors)
+    """)
+    errs = res[0]["errors"]
+    assert "C-contiguous" in errs[0] and "float32 or float64" in errs[1]

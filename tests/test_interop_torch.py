@@ -688,3 +688,10 @@ def test_to_torch_without_masks_does_not_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         to_torch(model)
+
+
+def test_from_torch_embedding_padding_idx_warns_and_divisor_override_is_refused():
+    with pytest.warns(UserWarning, match="padding_idx also masks"):
+        from_torch(nn.Sequential(nn.Embedding(10, 4, padding_idx=0), nn.Flatten()), input_shape=(5,))
+    with pytest.raises(ValueError, match="divisor_override"):
+        from_torch(nn.Sequential(nn.AvgPool2d(2, divisor_override=1)), input_shape=(1, 4, 4))

@@ -651,3 +651,19 @@ def test_cli_export_missing_model(tmp_path):
     assert "error:" in r.stderr and "no such file" in r.stderr
     assert "Traceback" not in r.stderr
     assert os.listdir(tmp_path) == []
+
+
+def test_a_layer_that_changes_the_steps_drops_the_mask():
+    """After Reshape the engine drops the mask over steps (the next GRU runs
+    every step): the graph must not pass the first layers' sequence lengths on."""
+    rng = np.random.default_rng(5)
+
+    def ids(n):
+        x = rng.integers(1, 10, size=(n, 6)).astype(np.float32)
+        for i in range(n):
+            x[i, rng.integers(2, 7):] = 0          # post-padded
+        return x
+    model = _model([L.Embedding(10, 4, padding_idx=0), L.LSTM(8), L.Reshape((4, 2)), L.GRU(3)], (6,))
+    with pytest.warns(UserWarning, match="sequence_lens"):
+        proto = export_onnx(model)
+    _compare(model, ids, proto=proto)

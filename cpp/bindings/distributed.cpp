@@ -66,16 +66,21 @@ void bind_distributed(py::module_& m) {
   py::class_<Communicator, std::shared_ptr<Communicator>>(m, "Communicator")
       .def_property_readonly("rank", &Communicator::rank)
       .def_property_readonly("size", &Communicator::size)
-      .def("allreduce_sum", [](Communicator& c, py::array_t<double, py::array::c_style> a) {
-        auto buf = a.mutable_unchecked();
+      .def("allreduce_sum", [](Communicator& c, const py::array& a) {
+        // In place: no conversion, so no silent copy.
+        const bool f32 = a.dtype().is(py::dtype::of<float>()), f64 = a.dtype().is(py::dtype::of<double>());
+        if (!f32 && !f64)
+          throw TypeError(cat("buffer: expected a float32 or float64 array, got dtype ", std::string(py::str(a.dtype()))));
+        if (!(a.flags() & py::array::c_style))
+          throw ValueError("buffer: expected a C-contiguous array (it is summed in place), got a strided one");
+        if (!a.writeable()) throw ValueError("buffer: expected a writable array (it is summed in place)");
+        void* p = const_cast<void*>(a.data());
+        const index_t n = static_cast<index_t>(a.size());
         py::gil_scoped_release nogil;
-        c.allreduce_sum(buf.mutable_data(0), static_cast<index_t>(buf.size()));
-      }, py::arg("buffer"), "Sums a float64 array over the ranks in place, in rank order (the same bits everywhere).")
-      .def("allreduce_sum", [](Communicator& c, py::array_t<float, py::array::c_style> a) {
-        auto buf = a.mutable_unchecked();
-        py::gil_scoped_release nogil;
-        c.allreduce_sum(buf.mutable_data(0), static_cast<index_t>(buf.size()));
-      }, py::arg("buffer"));
+        if (f32) c.allreduce_sum(static_cast<float*>(p), n);
+        else c.allreduce_sum(static_cast<double*>(p), n);
+      }, py::arg("buffer"), "Sums a float32 or float64 array over the ranks in place, in rank order (the same bits "
+                            "everywhere).");
   py::class_<SingleProcess, Communicator, std::shared_ptr<SingleProcess>>(m, "SingleProcess").def(py::init<>());
   m.def("mpi_communicator", [](int handle_size, std::uintptr_t comm, std::uintptr_t byte, std::uintptr_t alltoall,
                                std::uintptr_t allgather, std::uintptr_t bcast, int rank,

@@ -71,10 +71,19 @@ py::dict logs_dict(const std::vector<std::pair<std::string, double>>& values) {
 // weights of the last finished batch) and is raised again, with how far
 // training got, once fit has returned. Other exceptions from a handler
 // propagate at once.
-InterruptFn interrupt_check(std::shared_ptr<bool> interrupted) {
+// What the Python callbacks of one fit did: a Ctrl-C, or (in data-parallel
+// training) an exception kept until every rank has stopped, so that no
+// rank is left waiting in a collective.
+struct CallbackState {
+  bool interrupted = false;
+  bool distributed = false;
+  std::unique_ptr<py::error_already_set> error;
+};
+
+InterruptFn interrupt_check(std::shared_ptr<CallbackState> state) {
   auto last = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
-  return [last, interrupted]() {
-    if (*interrupted) return true;  // Ctrl-C came during a Python callback
+  return [last, state]() {
+    if (state->interrupted || state->error) return true;  // Ctrl-C (or an error) came during a Python callback
     const auto now = std::chrono::steady_clock::now();
     if (now - *last < std::chrono::milliseconds(20)) return false;
     *last = now;
@@ -82,22 +91,28 @@ InterruptFn interrupt_check(std::shared_ptr<bool> interrupted) {
     if (PyErr_CheckSignals() == 0) return false;
     if (!PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) throw py::error_already_set();
     PyErr_Clear();
-    *interrupted = true;
+    state->interrupted = true;
     return true;
   };
 }
 
 // Calls a Python callback of fit (with the GIL). A KeyboardInterrupt in it
 // stops training like one between batches (the flag is set, the error
-// cleared; returns false); other exceptions propagate.
+// cleared; returns false). Other exceptions propagate, except in
+// data-parallel training, where they stop every rank first and are raised
+// when fit returns.
 template <class F>
-bool call_callback(const std::shared_ptr<bool>& interrupted, F&& f) {
+bool call_callback(const std::shared_ptr<CallbackState>& state, F&& f) {
   py::gil_scoped_acquire gil;
   try {
     return f();
   } catch (py::error_already_set& e) {
-    if (!e.matches(PyExc_KeyboardInterrupt)) throw;
-    *interrupted = true;
+    if (e.matches(PyExc_KeyboardInterrupt)) {
+      state->interrupted = true;
+      return false;
+    }
+    if (!state->distributed) throw;
+    if (!state->error) state->error = std::make_unique<py::error_already_set>(std::move(e));
     return false;
   }
 }
@@ -391,7 +406,8 @@ void bind_typed(py::module_& m) {
               o.validation.sample_weight = Wv->data();
             }
           }
-          auto interrupted = std::make_shared<bool>(false);
+          auto interrupted = std::make_shared<CallbackState>();
+          interrupted->distributed = o.communicator && o.communicator->size() > 1;
           if (on_epoch_begin) {
             py::function f = *on_epoch_begin;
             o.on_epoch_begin = [f, interrupted](index_t e) {
@@ -419,13 +435,30 @@ void bind_typed(py::module_& m) {
               });
             };
           }
-          if (check_interrupt) o.interrupted = interrupt_check(interrupted);
+          if (check_interrupt || interrupted->distributed) o.interrupted = interrupt_check(interrupted);
           History h;
           {
             py::gil_scoped_release nogil;
             h = fit<T>(model, loss, opt, X.data(), Y.data(), n, ts, o);
           }
-          if (*interrupted) {
+          if (interrupted->distributed) {
+            // Every rank leaves fit at the same batch or epoch; they learn here
+            // whether another one failed or was interrupted, and all raise.
+            double why[2] = {interrupted->error ? 1.0 : 0.0, interrupted->interrupted ? 1.0 : 0.0};
+            {
+              py::gil_scoped_release nogil;
+              o.communicator->allreduce_sum(why, 2);
+            }
+            if (!interrupted->error && !interrupted->interrupted && (why[0] > 0 || why[1] > 0))
+              throw StateError(cat("fit: training stopped because another rank ", why[0] > 0 ? "failed" : "was interrupted",
+                                   " (its error is raised there); this rank has the same weights"));
+          }
+          if (interrupted->error) {
+            py::error_already_set e = *interrupted->error;
+            interrupted->error.reset();
+            throw e;
+          }
+          if (interrupted->interrupted) {
             const std::string where =
                 h.interrupted_epoch >= 0
                     ? cat("at epoch ", h.interrupted_epoch + 1, ", batch ", h.interrupted_batch + 1, " of ",

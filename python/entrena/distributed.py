@@ -17,17 +17,20 @@ After ``init()``, ``fit`` trains data-parallel:
 - each epoch permutes the samples the same way on every rank (padded to a
   multiple of P by wrapping around, as PyTorch's DistributedSampler) and
   rank r trains on positions r, r + P, ...: equal batch counts per rank;
-- after each batch's backward pass the flat gradient buffer is averaged
-  over the ranks inside the engine's epoch loop (no return to Python): the
+- after each batch's backward pass the ranks' gradients are combined inside
+  the engine's epoch loop (no return to Python), each rank's mean weighing
+  by its share of the samples (or real steps, or sample weights): the
   buffer is cut into P blocks, each rank adds one block of every rank in
   rank order and the sums are gathered back (MPI_Alltoall, then
   MPI_Allgather), so the result is the same bits on every rank and in every
   run, whatever MPI's own algorithms; P ranks with batch b step like one
-  process with batch P·b (to float rounding);
+  process with batch P·b (to float rounding); running statistics
+  (BatchNormalization) are averaged after each epoch;
 - validation runs on the whole validation set on every rank, so
   validation metrics and early stopping agree; every stop (early stopping,
-  a callback, a non-finite loss, Ctrl-C) is agreed, so all ranks leave fit
-  together; the epoch loss is over all ranks' samples, training metrics
+  a callback, a non-finite loss, Ctrl-C, an exception in a callback) is
+  agreed, so all ranks leave fit together (a rank whose peer failed raises
+  StateError); the epoch loss is over all ranks' samples, training metrics
   are each rank's own;
 - only rank 0 prints progress and writes files from the built-in callbacks
   (ModelCheckpoint, CSVLogger); guard your own saves with ``is_main()``.
@@ -126,9 +129,16 @@ def broadcast_object(obj):
     return obj if comm is None else comm.bcast(obj, root=0)
 
 
+def any_rank(flag: bool) -> bool:
+    """True when flag is true on any rank (flag itself without init)."""
+    comm = _STATE["comm"]
+    return bool(flag) if comm is None else bool(comm.allreduce(int(bool(flag)), op=_mpi().MAX))
+
+
 def allreduce_sum(array):
     """Sums a float32 or float64 NumPy array over the ranks, in place and in
-    rank order (the same bits on every rank); returns it."""
+    rank order (the same bits on every rank); returns it. The array must be
+    C-contiguous and writable (TypeError or ValueError otherwise)."""
     core = _STATE["core"]
     if core is not None:
         core.allreduce_sum(array)

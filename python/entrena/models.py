@@ -473,15 +473,27 @@ class Sequential:
         if not _distributed.is_main():
             verbose = 0       # in data-parallel training, rank 0 reports
         history = History()
-        cbs = _callbacks.CallbackList(callbacks, model=self, history=history, verbose=verbose,
-                                      epochs=epochs, steps=self.steps_per_epoch(len(X), batch_size, drop_last))
-        rules = self._training_rules(cbs.callbacks)
-        loss_core = self.loss.core(self.dtype)
-        opt_core = self.optimizer.core(self.dtype)
-        metric_cores = [(m.name, m.core(self.dtype, self.loss)) for m in self.metrics]
-        self.stop_training = False
-        self.train()
-        cbs.on_train_begin()
+        # In data-parallel training a rank trains on ceil(n / P) samples, and
+        # the ranks agree that every one of them is ready before the engine
+        # starts (a rank failing here would leave the others waiting).
+        per_rank = -(-len(X) // _distributed.size())
+        failed = None
+        try:
+            cbs = _callbacks.CallbackList(callbacks, model=self, history=history, verbose=verbose, epochs=epochs,
+                                          steps=self.steps_per_epoch(per_rank, batch_size, drop_last))
+            rules = self._training_rules(cbs.callbacks)
+            loss_core = self.loss.core(self.dtype)
+            opt_core = self.optimizer.core(self.dtype)
+            metric_cores = [(m.name, m.core(self.dtype, self.loss)) for m in self.metrics]
+            self.stop_training = False
+            self.train()
+            cbs.on_train_begin()
+        except BaseException as e:
+            failed = e
+        if _distributed.any_rank(failed is not None) and failed is None:
+            raise RuntimeError("fit: another rank failed before training started (its error is raised there)")
+        if failed is not None:
+            raise failed
 
         def epoch_begin(epoch):
             cbs.on_epoch_begin(epoch)

@@ -55,6 +55,7 @@ class ThreadRank final : public Communicator {
     s_.barrier();
   }
   void broadcast(void* buf, std::size_t bytes, int root) override {
+    if (bytes == 0) return;   // (every rank sees the same size)
     if (rank_ == root) s_.slots[root].assign(static_cast<unsigned char*>(buf), static_cast<unsigned char*>(buf) + bytes);
     s_.barrier();
     if (rank_ != root) std::memcpy(buf, s_.slots[root].data(), bytes);

@@ -217,8 +217,10 @@ History fit(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& optimizer, const 
   if (comm) {
     // Every rank starts from rank 0's model: parameters, buffers and generator.
     static_assert(std::is_trivially_copyable_v<Rng>, "the generator is sent as bytes");
-    comm->broadcast(model.params(), static_cast<std::size_t>(model.num_params()) * sizeof(T), 0);
-    comm->broadcast(model.buffers(), static_cast<std::size_t>(model.num_buffer_elements()) * sizeof(T), 0);
+    if (model.num_params() > 0)
+      comm->broadcast(model.params(), static_cast<std::size_t>(model.num_params()) * sizeof(T), 0);
+    if (model.num_buffer_elements() > 0)
+      comm->broadcast(model.buffers(), static_cast<std::size_t>(model.num_buffer_elements()) * sizeof(T), 0);
     comm->broadcast(&model.rng(), sizeof(Rng), 0);
   }
   if (o.schedule && !o.schedule->started()) o.schedule->reset(optimizer.lr());
@@ -278,6 +280,16 @@ History fit(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& optimizer, const 
       h.stop_reason = "nonfinite_loss";
       if (o.on_epoch) o.on_epoch(logs);
       break;
+    }
+    if (comm && model.num_buffer_elements() > 0) {
+      // Buffers that training updates (BatchNormalization's running
+      // statistics) saw each rank's own batches: their mean over the ranks,
+      // so that validation and the saved model are the same everywhere.
+      T* buf = model.buffers();
+      const index_t nb = model.num_buffer_elements();
+      comm->allreduce_sum(buf, nb);
+      const T inv = T(1) / static_cast<T>(comm->size());
+      for (index_t k = 0; k < nb; ++k) buf[k] *= inv;
     }
     logs.set("loss", st.loss);
     for (const auto& m : o.metrics) logs.set(m.name, m.metric->result());

@@ -166,14 +166,14 @@ index_t shard(std::vector<index_t>& order, index_t n, Communicator* comm) {
   return local;
 }
 
-// The mean of the ranks' gradients, the same bits on every rank.
+// Σ_ranks share_r · g_r, the same bits on every rank.
 template <class T>
-void average_gradients(Sequential<T>& model, Communicator& comm) {
+void combine_gradients(Sequential<T>& model, Communicator& comm, T share) {
   T* g = model.grads();
   const index_t n = model.num_params();
+  if (share != T(1))
+    for (index_t k = 0; k < n; ++k) g[k] *= share;
   comm.allreduce_sum(g, n);
-  const T inv = T(1) / static_cast<T>(comm.size());
-  for (index_t k = 0; k < n; ++k) g[k] *= inv;
 }
 
 }  // namespace
@@ -227,7 +227,9 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
   const bool sum_reduced = loss.reduction() == Reduction::Sum;
   RunningLogs running;
   LossRows<T> sel;
-  double flags[4] = {0, 0, 0, 0};   // non-finite loss, interrupt, stop asked, the non-finite value
+  // Summed over the ranks each batch: non-finite loss, interrupt, stop asked,
+  // the non-finite value, the weight of the rank's mean loss.
+  double flags[5] = {0, 0, 0, 0, 0};
   bool stop_asked = false, interrupted_here = false;
   for (index_t bi = 0; bi < batches; ++bi) {
     if (o.interrupted && o.interrupted()) {
@@ -255,7 +257,8 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
       flags[1] = interrupted_here ? 1.0 : 0.0;
       flags[2] = stop_asked ? 1.0 : 0.0;
       flags[3] = flags[0] > 0 ? static_cast<double>(l) : 0.0;
-      comm->allreduce_sum(flags, 4);
+      flags[4] = sel.mean_weight(b);   // what this rank's mean loss averaged over
+      comm->allreduce_sum(flags, 5);
       if (flags[0] == 0 && (flags[1] > 0 || flags[2] > 0)) {
         st.interrupted = flags[1] > 0;
         break;
@@ -270,7 +273,14 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
     sel.backward(loss, grad.data(), b, lay);
     model.zero_grad();
     model.backward(grad.data());
-    if (comm) average_gradients(model, *comm);
+    if (comm) {
+      // The gradient of the loss over every rank's rows: each rank's mean
+      // weighs by what it averaged over (samples, real steps or sample
+      // weights); a "sum" loss adds up.
+      const double total = flags[4];
+      const double share = sum_reduced ? 1.0 : total > 0 ? sel.mean_weight(b) / total : 0.0;
+      combine_gradients(model, *comm, static_cast<T>(share));
+    }
     opt.step(model.params(), model.grads(), model.num_params(), model.param_segments());
 
     // A mean loss weighs each batch by what it averaged over (so the

@@ -283,6 +283,22 @@ class _Exporter:
         raise ValueError(f"export_onnx: merge_mode {merge!r} has no ONNX form here")
 
 
+# Layers that act on each step alone and so pass a mask over steps on.
+_STEPWISE = {"Dense", "Activation", "Dropout", "GaussianNoise", "LayerNormalization", "Normalization", "Masking",
+             "Embedding"}
+
+
+def _keeps_mask(cfg: dict, in_shape, out_shape) -> bool:
+    """Whether the mask over steps survives the layer (the engine's
+    MaskUse::Keep): step-wise layers and recurrent layers that return
+    sequences, with the steps unchanged."""
+    kind = cfg["type"]
+    inner = cfg.get("layer", cfg) if kind == "Bidirectional" else cfg
+    recurrent_seq = kind in (*_GATE_ORDER, "Bidirectional") and bool(inner.get("return_sequences"))
+    same_steps = len(out_shape) >= 2 and len(in_shape) >= 1 and out_shape[0] == in_shape[0]
+    return (kind in _STEPWISE or recurrent_seq) and same_steps
+
+
 def export_onnx(model, path=None, *, opset: int = 17, input_scaling=None, output_scaling=None):
     """Writes ``model`` (a built entrena Sequential) as an ONNX file at
     ``path`` (atomically) and returns the onnx.ModelProto; with path None,
@@ -309,8 +325,11 @@ def export_onnx(model, path=None, *, opset: int = 17, input_scaling=None, output
     for k, layer in enumerate(model.layers):
         cfg = layer.engine_config()
         out_shape = tuple(core.layer_output_shape(k))
+        had_mask = ex.lens is not None
         x = ex.layer(k, cfg, x, shape, out_shape)
         masked = masked or ex.lens is not None
+        if had_mask and not _keeps_mask(cfg, shape, out_shape):
+            ex.lens = None       # as the engine: layers that change the steps drop the mask
         shape = out_shape
     if masked:
         warnings.warn("export_onnx: the model masks padded steps; the ONNX graph gives recurrent layers the number "

@@ -333,6 +333,9 @@ def from_torch(module, input_shape=None, *, dtype=None, seed=None):
         elif type(m) in (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d):
             dims = 1 if type(m) in (nn.MaxPool1d, nn.AvgPool1d) else 2
             pad = m.padding if isinstance(m.padding, (tuple, list)) else (m.padding,)
+            if getattr(m, "divisor_override", None) is not None:
+                raise ValueError(f"from_torch: {m!r}: entrena's average pooling divides by the window size "
+                                 "(no divisor_override)")
             if any(pad) or m.ceil_mode or getattr(m, "dilation", 1) not in (1, (1,) * dims):
                 raise ValueError(f"from_torch: {m!r}: entrena pools without padding, dilation or ceil_mode")
             k = m.kernel_size if isinstance(m.kernel_size, (tuple, list)) else (m.kernel_size,) * dims
@@ -377,6 +380,11 @@ def from_torch(module, input_shape=None, *, dtype=None, seed=None):
         elif isinstance(m, nn.Embedding):
             if m.max_norm is not None:
                 raise ValueError(f"from_torch: {m!r}: entrena's Embedding has no max_norm")
+            if m.padding_idx is not None:
+                warnings.warn(f"from_torch: {m!r}: in entrena padding_idx also masks those steps for the layers "
+                              "after it (recurrent layers skip them, losses leave them out); PyTorch only keeps "
+                              "that row at zero, so outputs differ on sequences that contain it", UserWarning,
+                              stacklevel=2)
             layers.append(L.Embedding(m.num_embeddings, m.embedding_dim, padding_idx=m.padding_idx))
             weights.append({"W": _arr(m.weight)})
         elif type(m) in (nn.RNN, nn.LSTM, nn.GRU):

@@ -36,6 +36,7 @@ class Communicator {
   // send: one block of `bytes`; recv: size() blocks, block q from rank q.
   virtual void all_gather(const void* send, void* recv, std::size_t bytes) = 0;
   // buf: `bytes` on every rank, rank root's afterwards.
+  // (The library calls these with bytes > 0 only.)
   virtual void broadcast(void* buf, std::size_t bytes, int root) = 0;
 
   // buf: n values on every rank -> their sum over the ranks, added in rank
