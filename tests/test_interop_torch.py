@@ -263,8 +263,7 @@ def test_to_torch_copies_the_weights():
 
 
 def test_to_torch_helper_modules():
-    from entrena.interop._torch import _modules
-    helpers = _modules()
+    from entrena.interop import torch_modules
     kinds = lambda name: [type(m).__name__ for m in to_torch(_build(name, "float32")[0])]  # noqa: E731
     # "same" with stride 2 pads unevenly: an explicit ZeroPad2d, then an unpadded convolution.
     assert kinds("conv2d_same_stride2")[:3] == ["ZeroPad2d", "Conv2d", "ReLU"]
@@ -273,7 +272,7 @@ def test_to_torch_helper_modules():
     assert kinds("flatten_reshape")[0] == "Reshape"
     assert kinds("global_pooling")[1:3] == ["AdaptiveMaxPool2d", "Flatten"]
     module = to_torch(_build("embedding_stacked_recurrent", "float32")[0])
-    assert isinstance(module[0], nn.Embedding) and isinstance(module[0], helpers["EmbeddingIds"])
+    assert isinstance(module[0], nn.Embedding) and isinstance(module[0], torch_modules.EmbeddingIds)
     assert [type(m.rnn) for m in module[1:4]] == [nn.LSTM, nn.GRU, nn.RNN]
     assert module[1].rnn.bidirectional and module[1].rnn.batch_first
     assert module[2].go_backwards and module[2].return_sequences and not module[3].return_sequences
@@ -493,8 +492,8 @@ def test_from_torch_bidirectional_matches_torch_final_state():
 
 
 def _recurrent_module(rnn, merge_mode):
-    from entrena.interop._torch import _modules
-    return _modules()["RecurrentModule"](rnn, return_sequences=False, merge_mode=merge_mode)
+    from entrena.interop.torch_modules import RecurrentModule
+    return RecurrentModule(rnn, return_sequences=False, merge_mode=merge_mode)
 
 
 # ------------------------------------------------------- training trajectories

@@ -165,7 +165,7 @@ class _MLPBase(BaseEstimator):
             raise ValueError(f"batch_size: expected an integer >= 1 or 'auto', got {self.batch_size!r}")
         return min(int(self.batch_size), n)
 
-    def _callbacks(self, n: int, epochs: int):
+    def _callbacks(self, n: int):
         if self.tol is None:
             return [], 0.0
         patience = self.n_iter_no_change
@@ -186,7 +186,7 @@ class _MLPBase(BaseEstimator):
         n = len(X)
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
             raise ValueError(f"epochs: expected an integer >= 1, got {epochs!r}")
-        callbacks, frac = ([], 0.0) if single_epoch else self._callbacks(n, epochs)
+        callbacks, frac = ([], 0.0) if single_epoch else self._callbacks(n)
         model = self.model_
         history = model.fit(X, Y, epochs=int(epochs), batch_size=self._batch_size(n), shuffle=bool(self.shuffle),
                             validation_split=frac, callbacks=callbacks, verbose=int(self.verbose),

@@ -250,6 +250,9 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
     const T* out = model.forward(xb.data(), b, true);
     sel.select(model, out, yb.data(), o.sample_weight ? wb.data() : nullptr, b, lay);
     const T l = sel.forward(loss, lay);
+    // What this rank's mean loss averaged over: its samples, its real steps,
+    // or the sum of its sample weights.
+    const double weight = sel.mean_weight(b);
     if (comm) {
       // Every rank stops at the same batch: a non-finite loss anywhere, or a
       // stop asked for on any rank (its interrupt, or its progress callback).
@@ -257,7 +260,7 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
       flags[1] = interrupted_here ? 1.0 : 0.0;
       flags[2] = stop_asked ? 1.0 : 0.0;
       flags[3] = flags[0] > 0 ? static_cast<double>(l) : 0.0;
-      flags[4] = sel.mean_weight(b);   // what this rank's mean loss averaged over
+      flags[4] = weight;
       comm->allreduce_sum(flags, 5);
       if (flags[0] == 0 && (flags[1] > 0 || flags[2] > 0)) {
         st.interrupted = flags[1] > 0;
@@ -278,14 +281,13 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
       // weighs by what it averaged over (samples, real steps or sample
       // weights); a "sum" loss adds up.
       const double total = flags[4];
-      const double share = sum_reduced ? 1.0 : total > 0 ? sel.mean_weight(b) / total : 0.0;
+      const double share = sum_reduced ? 1.0 : total > 0 ? weight / total : 0.0;
       combine_gradients(model, *comm, static_cast<T>(share));
     }
     opt.step(model.params(), model.grads(), model.num_params(), model.param_segments());
 
     // A mean loss weighs each batch by what it averaged over (so the
     // epoch's value is the mean over every real step, or the weighted mean).
-    const double weight = sel.mean_weight(b);
     loss_sum += sum_reduced ? static_cast<double>(l) : static_cast<double>(l) * weight;
     weight_sum += weight;
     st.samples += b;

@@ -61,9 +61,9 @@ def _torch_activation(nn, name, cfg):
 
 
 def _modules():
-    """The helper modules (entrena.interop.torch_modules; imports torch)."""
-    from . import torch_modules as tm
-    return {name: getattr(tm, name) for name in tm.__all__}
+    """entrena.interop.torch_modules (importing it imports torch)."""
+    from . import torch_modules
+    return torch_modules
 
 
 def _tensors(model, k) -> dict:
@@ -101,7 +101,7 @@ def to_torch(model):
     its weights (and buffers), in the model's dtype."""
     torch = _torch()
     nn = torch.nn
-    helpers = _modules()
+    tm = _modules()
     core = model._require_core("to_torch")
     dtype = torch.float64 if model.dtype == np.float64 else torch.float32
     mods = []
@@ -131,13 +131,13 @@ def to_torch(model):
         elif kind == "Dropout":
             mods.append(nn.Dropout(float(cfg["rate"])))
         elif kind == "GaussianNoise":
-            mods.append(helpers["GaussianNoise"](float(cfg["stddev"])))
+            mods.append(tm.GaussianNoise(float(cfg["stddev"])))
         elif kind == "Flatten":
             mods.append(nn.Flatten())
         elif kind == "Reshape":
-            mods.append(helpers["Reshape"](out_shape))
+            mods.append(tm.Reshape(out_shape))
         elif kind == "Normalization":
-            mods.append(helpers["Standardize"](t["mean"], t["variance"]).to(dtype))
+            mods.append(tm.Standardize(t["mean"], t["variance"]).to(dtype))
         elif kind in ("Conv1D", "Conv2D"):
             dims = len(cfg["kernel_size"])
             padding = cfg["padding"]
@@ -171,7 +171,7 @@ def to_torch(model):
                 from ._onnx import _same_pads
                 pads = _same_pads(shape[1:], cfg["pool_size"], cfg["strides"], [1] * dims)
                 order = [v for b, e in zip(reversed(pads[:dims]), reversed(pads[dims:])) for v in (b, e)]
-                mods.append(helpers["PoolSame"]("max" if kind.startswith("Max") else "avg", cfg["pool_size"],
+                mods.append(tm.PoolSame("max" if kind.startswith("Max") else "avg", cfg["pool_size"],
                                                 cfg["strides"], order))
             else:
                 cls = getattr(nn, f"{'Max' if kind.startswith('Max') else 'Avg'}Pool{dims}d")
@@ -208,7 +208,7 @@ def to_torch(model):
                 param(ln, "bias", t["beta"])
             mods.append(ln)
         elif kind == "Embedding":
-            emb = helpers["EmbeddingIds"](int(cfg["num_embeddings"]), int(cfg["embedding_dim"]),
+            emb = tm.EmbeddingIds(int(cfg["num_embeddings"]), int(cfg["embedding_dim"]),
                                           padding_idx=cfg.get("padding_idx"), dtype=dtype)
             param(emb, "weight", t["W"])
             mods.append(emb)
@@ -218,7 +218,7 @@ def to_torch(model):
         elif kind in ("SimpleRNN", "LSTM", "GRU"):
             _warn_left_out(k, cfg)
             rnn = _torch_rnn(nn, torch, cfg, [t], shape[-1], dtype)
-            mods.append(helpers["RecurrentModule"](rnn, bool(cfg["return_sequences"]), bool(cfg.get("go_backwards"))))
+            mods.append(tm.RecurrentModule(rnn, bool(cfg["return_sequences"]), bool(cfg.get("go_backwards"))))
         elif kind == "Bidirectional":
             inner = cfg["layer"]
             if inner.get("go_backwards"):
@@ -226,7 +226,7 @@ def to_torch(model):
             _warn_left_out(k, inner)
             halves = [{n[len(p):]: v for n, v in t.items() if n.startswith(p)} for p in ("forward_", "backward_")]
             rnn = _torch_rnn(nn, torch, inner, halves, shape[-1], dtype)
-            mods.append(helpers["RecurrentModule"](rnn, bool(inner["return_sequences"]), False, cfg["merge_mode"]))
+            mods.append(tm.RecurrentModule(rnn, bool(inner["return_sequences"]), False, cfg["merge_mode"]))
         else:
             raise ValueError(f"to_torch: layer {k} ({kind}) has no PyTorch module here")
         shape = out_shape
@@ -289,7 +289,7 @@ def from_torch(module, input_shape=None, *, dtype=None, seed=None):
     torch = _torch()
     nn = torch.nn
     from ..models import Sequential
-    helpers = _modules()
+    tm = _modules()
     mods = _flat_modules(module, nn)
     if dtype is None:
         first = next((p for p in list(module.parameters()) + list(module.buffers()) if p.is_floating_point()), None)
@@ -392,12 +392,12 @@ def from_torch(module, input_shape=None, *, dtype=None, seed=None):
             for layer, w in layers_w:
                 layers.append(layer)
                 weights.append(w)
-        elif type(m) is helpers["RecurrentModule"] or type(m).__name__ == "RecurrentModule":
+        elif type(m) is tm.RecurrentModule:
             for layer, w in _recurrent_from_torch(m.rnn, nn, bool(m.return_sequences), bool(m.go_backwards),
                                                   m.merge_mode):
                 layers.append(layer)
                 weights.append(w)
-        elif type(m).__name__ == "GaussianNoise" and hasattr(m, "stddev"):
+        elif type(m) is tm.GaussianNoise:
             layers.append(L.GaussianNoise(float(m.stddev)))
             weights.append({})
         elif type(m) is nn.ZeroPad1d and type(nxt) is nn.Conv1d and not any(_as_tuple(nxt.padding)):
@@ -408,15 +408,15 @@ def from_torch(module, input_shape=None, *, dtype=None, seed=None):
             weights.append({"W": _arr(nxt.weight), **({"b": _arr(nxt.bias)} if nxt.bias is not None else {})})
             same_pads[len(layers) - 1] = tuple(m.padding)
             i += 1
-        elif type(m).__name__ == "PoolSame":
+        elif type(m) is tm.PoolSame:
             dims = len(m.pool_size)
             name = f"{'Max' if m.kind == 'max' else 'Avg'}Pool{dims}D"
             layers.append(getattr(L, name)(list(m.pool_size), strides=list(m.strides), padding="same"))
             weights.append({})
-        elif type(m).__name__ == "Reshape" and hasattr(m, "shape"):
+        elif type(m) is tm.Reshape:
             layers.append(L.Reshape(tuple(m.shape)))
             weights.append({})
-        elif type(m).__name__ == "Standardize":
+        elif type(m) is tm.Standardize:
             layers.append(L.Normalization())
             weights.append({"mean": _arr(m.mean), "variance": _arr(m.variance)})
         else:
