@@ -1,7 +1,8 @@
 """The C++ library as a C++ developer uses it: tools/cpp_tests.sh builds the
 library, its CTest suite and the examples, installs the CMake package to a
-temporary prefix, builds consumer projects (find_package and
-add_subdirectory) and checks that C++ predicts what Python saved."""
+temporary prefix, builds a find_package consumer, configures an
+add_subdirectory one (tools/sanitize.sh builds and runs it) and checks that
+C++ predicts what Python saved."""
 import os
 import shutil
 import subprocess

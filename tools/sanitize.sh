@@ -16,8 +16,12 @@ if command -v ninja >/dev/null 2>&1; then gen=(-G Ninja); fi
 flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O0"
 # (The MPI example is left out here: it runs against the MPI library, which
 # is not built with the sanitizers; tools/cpp_tests.sh runs it.)
-cmake -S "$root" -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_CXX_FLAGS_DEBUG="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
+# entrena is built as a subproject (tools/subproject, an application that
+# adds it with add_subdirectory) with its tests and examples switched on, so
+# this one build also checks that embedding works.
+cmake -S "$root/tools/subproject" -B "$build" "${gen[@]}" -DENTRENA_DIR="$root" \
+  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="$flags" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
   -DENTRENA_BUILD_TESTS=ON -DENTRENA_BUILD_EXAMPLES=ON -DENTRENA_BUILD_PYTHON=OFF \
   -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON \
   -DENTRENA_INSTALL_CPP=OFF >/dev/null
@@ -26,6 +30,6 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:dete
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 (cd "$build" && ctest --output-on-failure)
 # The examples train, save and load models: run them too.
-"$build/examples/cpp/train_xor" "$(mktemp -d)" >/dev/null
-"$build/examples/cpp/train_cnn" "$(mktemp -d)" >/dev/null
+"$build/entrena/examples/cpp/train_xor" "$(mktemp -d)" >/dev/null
+"$build/entrena/examples/cpp/train_cnn" "$(mktemp -d)" >/dev/null
 echo "sanitized C++ tests and examples: clean"

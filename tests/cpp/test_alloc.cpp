@@ -132,7 +132,7 @@ template <class T>
 void check_networks() {
   for (const char* network : kNetworks) {
     const auto few = allocations_in_an_epoch<T>(network, 4 * 16);
-    const auto many = allocations_in_an_epoch<T>(network, 40 * 16);
+    const auto many = allocations_in_an_epoch<T>(network, 16 * 16);
     CHECK(few.first >= 0);
     CHECK_EQ(many.first, few.first);
     CHECK_EQ(many.second, few.second);
