@@ -433,6 +433,27 @@ def test_balanced_is_sklearns_compute_class_weight(rng, labels):
     assert h_plain != h_bal
 
 
+def test_balanced_counts_only_the_training_part_of_validation_split(rng):
+    """validation_split takes its rows out first: "balanced" weighs by the
+    class counts of the rows that train (scikit-learn's compute_class_weight
+    over y_train), and validation stays unweighted."""
+    compute_class_weight = pytest.importorskip("sklearn.utils.class_weight").compute_class_weight
+    X, idx = _classification(rng, n=48)
+    idx[36:] = 2                  # the validation tail is all one class: it must not count
+    cw = compute_class_weight("balanced", classes=np.arange(3), y=idx[:36])
+    whole = compute_class_weight("balanced", classes=np.arange(3), y=idx)
+    assert not np.allclose(cw, whole)
+    runs = []
+    for kw in ({"validation_split": 0.25, "validation_tail": True, "class_weight": "balanced"},
+               {"validation_split": 0.25, "validation_tail": True,
+                "sample_weight": np.concatenate([cw[idx[:36]], np.ones(12)])}):
+        m = _mlp(dtype="float64", opt=entrena.Adam(lr=0.01))
+        h = m.fit(X, idx, epochs=2, batch_size=8, verbose=0, **kw)
+        runs.append((m, {k: v for k, v in h.history.items() if k != "seconds"}))
+    assert runs[0][1] == runs[1][1]
+    _assert_same_weights(runs[0][0], runs[1][0])
+
+
 def test_class_weight_times_sample_weight(rng):
     X, idx = _classification(rng, n=48)
     sw = rng.uniform(0.1, 2.0, 48).astype(np.float32)

@@ -420,10 +420,7 @@ class Sequential:
                 self.seed, seed = seed, None
         X = self._inputs(X, finite=True)
         Y, classes = self._targets(y, len(X), classes=self.classes_, learn=True)
-        # Class weights weigh the training loss only (as in Keras); validation
-        # takes the sample weights.
         SW = _weights.sample_weights(sample_weight, len(X), self.output_shape, self.dtype)
-        W = _weights.with_class_weight(SW, class_weight, self.loss, Y, self.output_shape, classes, self.dtype)
         Wv = None
         if validation_data is not None and validation_split:
             raise ValueError("validation_split: give validation_data or validation_split, not both")
@@ -443,15 +440,18 @@ class Sequential:
                 rng = np.random.default_rng(_distributed.broadcast_object(seed if seed is not None else self.seed))
                 train, val = _data._split_indices(len(X), [n_val], labels, True, rng)
             X, Xv, Y, Yv = X[train], X[val], Y[train], Y[val]
-            if W is not None:
-                W = np.ascontiguousarray(W[train])
-                Wv = None if SW is None else np.ascontiguousarray(SW[val])
-                if not (W > 0).any():
+            if SW is not None:
+                SW, Wv = np.ascontiguousarray(SW[train]), np.ascontiguousarray(SW[val])
+                if not (SW > 0).any():
                     raise ValueError("sample_weight: every weight of the training part of validation_split is 0")
             validation_data = (Xv, Yv)
             val_prepared = True
         else:
             val_prepared = False
+        # Class weights weigh the training loss only (as in Keras), and
+        # "balanced" counts the training samples only; validation takes the
+        # sample weights.
+        W = _weights.with_class_weight(SW, class_weight, self.loss, Y, self.output_shape, classes, self.dtype)
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError("validation_data: expected a tuple (X_val, y_val) or (X_val, y_val, sample_weight_val)")

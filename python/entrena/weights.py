@@ -10,7 +10,8 @@ Metrics stay unweighted.
   weight per step of (n, T, C) outputs). Finite and >= 0, not all 0.
 - ``class_weight``: ``{label: weight}`` (labels as given to fit; classes
   not named weigh 1) or ``"balanced"``: n / (classes present · count of
-  the class) over the target positions, scikit-learn's rule. Each target
+  the class) over the target positions that train (validation_split
+  takes its rows out first), scikit-learn's rule. Each target
   position gets its class's weight; with ``sample_weight`` too, the two
   multiply. Needs one class per position (class labels, one-hot rows, or
   0/1 labels in one output column); multi-label targets take
