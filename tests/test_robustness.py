@@ -497,6 +497,29 @@ def test_binary_labels_by_name():
     assert np.mean(m.predict_classes(X) == yes_no) > 0.95
 
 
+@pytest.mark.parametrize("loss", ["binary_crossentropy_with_logits", "binary_crossentropy"])
+def test_binary_crossentropy_reads_floats_in_0_1_as_probabilities(loss):
+    """Soft targets in one output column (0.2/0.8, or many values) are
+    probabilities, as in Keras and PyTorch, not two or more class labels."""
+    X, y = _iris()
+    rng = np.random.default_rng(0)
+    for soft in (np.where(y == 0, 0.8, 0.2), rng.uniform(0, 1, len(y))):
+        layers = [entrena.Dense(1)] + ([entrena.Sigmoid()] if loss == "binary_crossentropy" else [])
+        m = entrena.Sequential(layers, seed=0, dtype="float64")
+        m.compile(loss=loss, optimizer=entrena.SGD(lr=0.01))
+        m.fit(X, soft, epochs=1, verbose=0)
+        assert m.classes_ is None
+        p = m.predict_proba(X).reshape(-1)
+        t = soft.reshape(-1)
+        bce = -np.mean(t * np.log(p) + (1 - t) * np.log1p(-p))
+        assert m.evaluate(X, soft)["loss"] == pytest.approx(bce, rel=1e-6)
+    # Labels that cannot be probabilities are still class labels.
+    m = entrena.Sequential([entrena.Dense(1)], seed=0)
+    m.compile(loss="binary_crossentropy_with_logits")
+    m.fit(X, np.where(y == 0, 1.5, 2.5), epochs=1, verbose=0)
+    assert list(m.classes_) == [1.5, 2.5]
+
+
 def test_validation_split_is_a_stratified_sample_by_default():
     X, y = _iris()                       # sorted by class: the tail is all class 2
     seen = {}

@@ -343,6 +343,9 @@ class Sequential:
         if classes is None:
             if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
                 return y, classes  # the loss's own checks say what is wrong
+            if (binary and arr.dtype.kind == "f" and self.loss.name.startswith("binary_crossentropy")
+                    and ((arr >= 0) & (arr <= 1)).all()):
+                return y, classes  # targets in [0, 1] are probabilities (soft labels), not labels
             if arr.dtype.kind in "iub" or (arr.dtype.kind == "f" and (arr == np.round(arr)).all()):
                 values = np.unique(arr)
                 allowed = (-1, 0, 1) if binary else range(width)
