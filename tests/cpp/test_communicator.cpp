@@ -2,7 +2,8 @@
 // threads of this process (shared memory and a barrier): the fixed-order
 // sum gives every rank the same bits, P ranks with batch b train like one
 // process with batch P·b, ranks built with different seeds end equal, and
-// a stop on one rank stops them all.
+// a stop on one rank stops them all; each rank draws its own dropout
+// masks while the shuffle stays shared.
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -113,7 +114,84 @@ std::vector<double> train(Communicator* comm, std::uint64_t seed, index_t batch,
   return std::vector<double>(m.params(), m.params() + m.num_params());
 }
 
+// A pass-through layer that records the random numbers its training
+// forward passes draw (as Dropout draws its masks).
+class Draws final : public Layer<double> {
+ public:
+  explicit Draws(std::vector<std::uint64_t>& seen) : seen_(seen) {}
+  std::string kind() const override { return "Draws"; }
+  Shape build(const Shape& input_shape) override { return this->in_shape_ = this->out_shape_ = input_shape; }
+  void forward(const double* x, double* y, index_t n, bool training, Rng& rng) override {
+    std::memcpy(y, x, static_cast<std::size_t>(n * 4) * sizeof(double));
+    if (training) seen_.push_back(rng.next_u64());
+  }
+  void backward(const double*, const double*, const double* dy, double* dx, index_t n) override {
+    if (dx) std::memcpy(dx, dy, static_cast<std::size_t>(n * 4) * sizeof(double));
+  }
+
+ private:
+  std::vector<std::uint64_t>& seen_;
+};
+
 }  // namespace
+
+TEST(each_rank_draws_its_own_masks_and_the_shuffle_stays_shared) {
+  std::vector<double> X, y;
+  data(X, y, 64);
+  std::vector<std::vector<std::uint64_t>> seen(2), unshuffled(2);
+  std::vector<std::string> after(2);
+  std::vector<std::vector<double>> w(2);
+  on_ranks(2, [&](Communicator& c) {
+    const int r = c.rank();
+    Sequential<double> m(3);
+    m.add(std::make_unique<Draws>(seen[static_cast<std::size_t>(r)]));
+    m.add(Dense<double>(2));
+    m.build({4});
+    CategoricalCrossentropy<double> loss;
+    SGD<double> opt(0.1);
+    FitOptions<double> o;
+    o.epochs = 3;
+    o.batch_size = 8;
+    o.communicator = &c;
+    fit(m, loss, opt, X.data(), y.data(), 64, 1, o);
+    after[static_cast<std::size_t>(r)] = m.rng().state_string();
+    w[static_cast<std::size_t>(r)].assign(m.params(), m.params() + m.num_params());
+    Sequential<double> still(3);
+    still.add(std::make_unique<Draws>(unshuffled[static_cast<std::size_t>(r)]));
+    still.add(Dense<double>(2));
+    still.build({4});
+    o.shuffle = false;
+    fit(still, loss, opt, X.data(), y.data(), 64, 1, o);
+  });
+  // Without shuffling too, each epoch draws anew.
+  CHECK_EQ(unshuffled[0].size(), std::size_t(12));
+  CHECK(unshuffled[0][0] != unshuffled[0][4] && unshuffled[0][4] != unshuffled[0][8]);
+  CHECK(unshuffled[0][0] != unshuffled[1][0]);
+  CHECK_EQ(seen[0].size(), std::size_t(12));            // 4 batches of 8 per rank, 3 epochs
+  CHECK_EQ(seen[1].size(), seen[0].size());
+  std::size_t same = 0;
+  for (std::size_t k = 0; k < seen[0].size(); ++k) same += seen[0][k] == seen[1][k];
+  CHECK_EQ(same, std::size_t(0));                       // different draws at every batch
+  CHECK(after[0] == after[1]);                          // the shared generator agrees
+  CHECK(w[0] == w[1]);
+  // One process draws from the model's generator itself, as before.
+  std::vector<std::uint64_t> alone;
+  Sequential<double> m(3);
+  m.add(std::make_unique<Draws>(alone));
+  m.add(Dense<double>(2));
+  m.build({4});
+  Rng twin = m.rng();
+  CategoricalCrossentropy<double> loss;
+  SGD<double> opt(0.1);
+  FitOptions<double> o;
+  o.epochs = 1;
+  o.batch_size = 8;
+  fit(m, loss, opt, X.data(), y.data(), 64, 1, o);
+  std::vector<index_t> order(64);
+  twin.shuffle(order.data(), 64);
+  CHECK_EQ(alone.size(), std::size_t(8));
+  CHECK_EQ(alone[0], twin.next_u64());
+}
 
 TEST(allreduce_adds_in_rank_order_on_every_rank) {
   for (index_t n : {1, 5, 7, 1000}) {

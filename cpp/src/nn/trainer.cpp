@@ -166,6 +166,38 @@ index_t shard(std::vector<index_t>& order, index_t n, Communicator* comm) {
   return local;
 }
 
+// While it lives, a rank of data-parallel training draws its dropout masks,
+// noise and augmentations from a generator of its own, seeded from the
+// shared generator's next number (the same on every rank) and the rank.
+// The shared generator, which shuffles, comes back afterwards, equal on
+// every rank: advanced by that one number if the epoch drew (every rank
+// draws alike, so the next epoch draws anew even without shuffling), as
+// it was if nothing drew (so a model that draws nothing trains on P ranks
+// as on one process). Without a communicator nothing changes.
+class RankStream {
+ public:
+  RankStream(Rng& rng, Communicator* comm) : rng_(rng), shared_(rng) {
+    if (!comm) return;
+    active_ = true;
+    const std::uint64_t base = Rng(shared_).next_u64();
+    rng_.seed_with(base ^ (0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(comm->rank() + 1)));
+    start_ = rng_;
+  }
+  ~RankStream() {
+    if (!active_) return;
+    const bool drew = Rng(rng_).next_u64() != Rng(start_).next_u64();
+    rng_ = shared_;
+    if (drew) rng_.next_u64();
+  }
+  RankStream(const RankStream&) = delete;
+  RankStream& operator=(const RankStream&) = delete;
+
+ private:
+  Rng& rng_;
+  Rng shared_, start_;
+  bool active_ = false;
+};
+
 // Σ_ranks share_r · g_r, the same bits on every rank.
 template <class T>
 void combine_gradients(Sequential<T>& model, Communicator& comm, T share) {
@@ -210,6 +242,7 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
   if (o.shuffle) model.rng().shuffle(order.data(), n);
   Communicator* comm = o.communicator && o.communicator->size() > 1 ? o.communicator : nullptr;
   const index_t local_n = shard(order, n, comm);
+  const RankStream own_draws(model.rng(), comm);
 
   const index_t full = local_n / o.batch_size;
   const index_t batches = o.drop_last ? full : (local_n + o.batch_size - 1) / o.batch_size;
