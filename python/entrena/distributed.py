@@ -30,8 +30,9 @@ After ``init()``, ``fit`` trains data-parallel:
   validation metrics and early stopping agree; every stop (early stopping,
   a callback, a non-finite loss, Ctrl-C, an exception in a callback) is
   agreed, so all ranks leave fit together (a rank whose peer failed raises
-  StateError); the epoch loss is over all ranks' samples, training metrics
-  are each rank's own;
+  StateError); the epoch loss and the training metrics are over all ranks'
+  samples (each metric's state merged in rank order), so any logged key
+  can be monitored;
 - only rank 0 prints progress and writes files from the built-in callbacks
   (ModelCheckpoint, CSVLogger); guard your own saves with ``is_main()``.
 

@@ -193,6 +193,100 @@ TEST(each_rank_draws_its_own_masks_and_the_shuffle_stays_shared) {
   CHECK_EQ(alone[0], twin.next_u64());
 }
 
+// A metric that keeps no mergeable state (as a user's own may not).
+class Last final : public Metric<double> {
+ public:
+  std::string name() const override { return "last"; }
+  bool higher_is_better() const override { return false; }
+  void reset() override { v_ = 0; }
+  void update(const double* out, const double*, index_t, index_t, index_t, const Loss<double>&) override {
+    v_ = out[0];
+  }
+  double result() const override { return v_; }
+  std::unique_ptr<Metric<double>> fresh() const override { return std::make_unique<Last>(); }
+
+ private:
+  double v_ = 0;
+};
+
+TEST(metrics_merged_from_parts_equal_the_metric_over_all_rows) {
+  // Outputs of 3 columns for 40 rows in uneven parts; class targets and
+  // one-hot targets (for the value metrics).
+  Rng rng(11);
+  const index_t n = 40, w = 3;
+  std::vector<double> out(static_cast<std::size_t>(n * w)), cls(static_cast<std::size_t>(n)),
+      onehot(static_cast<std::size_t>(n * w), 0.0);
+  for (auto& v : out) v = rng.normal();
+  for (index_t r = 0; r < n; ++r) {
+    cls[r] = static_cast<double>(r % 3 == 0 ? 0 : static_cast<index_t>(rng.uniform() * 3) % 3);
+    onehot[static_cast<std::size_t>(r * w) + static_cast<std::size_t>(cls[r])] = 1.0;
+  }
+  CategoricalCrossentropy<double> ce;
+  MeanSquaredError<double> mse;
+  const index_t cuts[] = {0, 7, 8, 25, 40};     // parts of 7, 1, 17 and 15 rows; then an empty one
+  std::vector<std::string> names = metric_names().names();
+  names.push_back("top_2_accuracy");
+  for (const std::string& name : names) {
+    const bool value = name == "mse" || name == "mae" || name == "r2" || name == "binary_accuracy";
+    const double* t = value ? onehot.data() : cls.data();
+    const index_t tw = value ? w : 1;
+    const Loss<double>& loss = value ? static_cast<const Loss<double>&>(mse) : ce;
+    auto whole = make_metric<double>(name);
+    whole->update(out.data(), t, n, w, tw, loss);
+    auto merged = make_metric<double>(name);
+    CHECK(merged->mergeable());
+    for (int k = 0; k < 4; ++k) {
+      auto part = make_metric<double>(name);
+      part->update(out.data() + cuts[k] * w, t + cuts[k] * tw, cuts[k + 1] - cuts[k], w, tw, loss);
+      const std::vector<double> st = part->state();
+      merged->merge(st.data(), st.size());
+    }
+    const std::vector<double> nothing = make_metric<double>(name)->state();
+    merged->merge(nothing.data(), nothing.size());   // a rank without rows adds nothing
+    CHECK(std::fabs(merged->result() - whole->result()) <= 1e-12 * std::max(1.0, std::fabs(whole->result())));
+  }
+  // A Python-style function metric: batch values weighted by rows.
+  FunctionMetric<double> f("f", [](const double* o, const double*, index_t rows, index_t, index_t) {
+    return o[0] + static_cast<double>(rows); }, false);
+  FunctionMetric<double> g = f;
+  f.update(out.data(), cls.data(), 5, w, 1, ce);
+  g.reset();
+  const std::vector<double> st = f.state();
+  g.merge(st.data(), st.size());
+  CHECK_EQ(g.result(), f.result());
+  // States of another shape are refused.
+  auto acc = make_metric<double>("accuracy");
+  const double three[3] = {1, 2, 3};
+  CHECK_THROWS(ValueError, acc->merge(three, 3), "cannot merge");
+}
+
+TEST(a_monitor_on_a_metric_that_cannot_merge_is_refused_on_every_rank) {
+  std::vector<double> X, y;
+  data(X, y, 40);
+  std::vector<int> refused(2, 0);
+  on_ranks(2, [&](Communicator& c) {
+    Sequential<double> m(1);
+    m.add(Dense<double>(2));
+    m.build({4});
+    CategoricalCrossentropy<double> loss;
+    SGD<double> opt(0.1);
+    FitOptions<double> o;
+    o.communicator = &c;
+    o.metrics.emplace_back("last", std::make_shared<Last>());
+    o.early_stopping = {EarlyStopping("last", 1)};
+    try {
+      fit(m, loss, opt, X.data(), y.data(), 40, 1, o);
+    } catch (const ValueError& e) {
+      refused[static_cast<std::size_t>(c.rank())] = std::string(e.what()).find("cannot merge") != std::string::npos;
+    }
+    // Reported without a monitor: each rank's own value, and training runs.
+    o.early_stopping.clear();
+    History h = fit(m, loss, opt, X.data(), y.data(), 40, 1, o);
+    CHECK_EQ(h.epochs(), 1);
+  });
+  CHECK(refused[0] && refused[1]);
+}
+
 TEST(allreduce_adds_in_rank_order_on_every_rank) {
   for (index_t n : {1, 5, 7, 1000}) {
     std::vector<std::vector<float>> got(3);

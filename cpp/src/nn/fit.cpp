@@ -204,14 +204,22 @@ History fit(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& optimizer, const 
 
   Communicator* comm = o.communicator && o.communicator->size() > 1 ? o.communicator : nullptr;
   if (comm) {
-    auto training_metric = [](const std::string& m) { return m != "loss" && m.rfind("val_", 0) != 0; };
+    // Training metrics are merged over the ranks (Metric::state); one that
+    // cannot merge has a value per rank, which could not be agreed on.
+    auto own_value = [&](const std::string& name) {
+      for (const auto& m : o.metrics)
+        if (m.name == name) return !m.metric->mergeable();
+      return false;
+    };
     for (const EarlyStopping& es : o.early_stopping)
-      if (training_metric(es.monitor))
-        throw ValueError(cat("EarlyStopping: monitor '", es.monitor, "' is a training metric, which each rank "
-                             "computes on its own shard; in data-parallel training monitor 'loss' or a 'val_' key"));
-    if (o.schedule && o.schedule->uses_metric() && training_metric(sched_monitor))
-      throw ValueError(cat("schedule: monitor '", sched_monitor, "' is a training metric, which each rank computes "
-                           "on its own shard; in data-parallel training monitor 'loss' or a 'val_' key"));
+      if (own_value(es.monitor))
+        throw ValueError(cat("EarlyStopping: monitor '", es.monitor, "' is a training metric that each rank "
+                             "computes on its own shard (it cannot merge its state); in data-parallel training "
+                             "monitor 'loss', a 'val_' key or a built-in metric"));
+    if (o.schedule && o.schedule->uses_metric() && own_value(sched_monitor))
+      throw ValueError(cat("schedule: monitor '", sched_monitor, "' is a training metric that each rank computes "
+                           "on its own shard (it cannot merge its state); in data-parallel training monitor "
+                           "'loss', a 'val_' key or a built-in metric"));
   }
   if (o.seed) model.seed(*o.seed);
   if (comm) {

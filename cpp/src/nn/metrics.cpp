@@ -41,6 +41,17 @@ void check_same_width(const std::string& name, index_t width, index_t target_wid
                          " per row), got ", target_width, " per row (class indices?)"));
 }
 
+// Adds a state of sums (Metric::state of a metric of the same kind) to the
+// fields it holds, in order; an empty state adds nothing.
+template <class... F>
+void merge_sums(const std::string& who, const double* s, std::size_t size, F&... fields) {
+  if (size == 0) return;
+  if (size != sizeof...(F))
+    throw ValueError(cat("metrics: ", who, ": cannot merge a state of ", size, " numbers into one of ", sizeof...(F)));
+  std::size_t k = 0;
+  ((fields += static_cast<F>(s[k++])), ...);
+}
+
 // ---------------------------------------------------------------- classes
 template <class T>
 class Accuracy : public Metric<T> {
@@ -57,6 +68,9 @@ class Accuracy : public Metric<T> {
   }
   double result() const override { return total_ ? static_cast<double>(correct_) / static_cast<double>(total_) : kNaN; }
   std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<Accuracy<T>>(); }
+  bool mergeable() const override { return true; }
+  std::vector<double> state() const override { return {static_cast<double>(correct_), static_cast<double>(total_)}; }
+  void merge(const double* s, std::size_t size) override { merge_sums(this->name(), s, size, correct_, total_); }
 
  private:
   index_t correct_ = 0, total_ = 0;
@@ -116,6 +130,27 @@ class ClassCounts : public Metric<T> {
     return present ? sum / static_cast<double>(present) : kNaN;
   }
   std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<ClassCounts<T>>(kind_); }
+  // tp, predicted and actual per class (nothing before the first update).
+  bool mergeable() const override { return true; }
+  std::vector<double> state() const override {
+    std::vector<double> v;
+    for (const auto* counts : {&tp_, &predicted_, &actual_})
+      for (index_t c : *counts) v.push_back(static_cast<double>(c));
+    return v;
+  }
+  void merge(const double* s, std::size_t size) override {
+    if (size == 0) return;
+    const std::size_t k = size / 3;
+    if (size != 3 * k || (!tp_.empty() && tp_.size() != k))
+      throw ValueError(cat("metrics: ", name(), ": cannot merge a state of ", size, " numbers into one of ",
+                           3 * tp_.size()));
+    if (tp_.empty()) tp_.assign(k, 0), predicted_.assign(k, 0), actual_.assign(k, 0);
+    for (std::size_t c = 0; c < k; ++c) {
+      tp_[c] += static_cast<index_t>(s[c]);
+      predicted_[c] += static_cast<index_t>(s[k + c]);
+      actual_[c] += static_cast<index_t>(s[2 * k + c]);
+    }
+  }
 
  private:
   Kind kind_;
@@ -166,6 +201,9 @@ class BinaryAccuracy : public ValueMetric<T> {
     threshold_ = static_cast<T>(loss.output_kind() == OutputKind::Margins ? 0.0 : 0.5);
     ValueMetric<T>::update(out, target, rows, width, tw, loss);
   }
+  bool mergeable() const override { return true; }
+  std::vector<double> state() const override { return {static_cast<double>(correct_), static_cast<double>(total_)}; }
+  void merge(const double* s, std::size_t size) override { merge_sums(this->name(), s, size, correct_, total_); }
 
  protected:
   void add(const T* p, const T* target, index_t rows, index_t width) override {
@@ -188,6 +226,9 @@ class MeanError : public ValueMetric<T> {
   void reset() override { sum_ = 0.0, count_ = 0; }
   double result() const override { return count_ ? sum_ / static_cast<double>(count_) : kNaN; }
   std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<MeanError<T>>(squared_); }
+  bool mergeable() const override { return true; }
+  std::vector<double> state() const override { return {static_cast<double>(sum_), static_cast<double>(count_)}; }
+  void merge(const double* s, std::size_t size) override { merge_sums(this->name(), s, size, sum_, count_); }
 
  protected:
   void add(const T* p, const T* target, index_t rows, index_t width) override {
@@ -222,6 +263,30 @@ class R2 : public ValueMetric<T> {
     return total / static_cast<double>(mean_.size());
   }
   std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<R2<T>>(); }
+  // n, then every column's mean, sum of squared deviations and residual
+  // sum; merged as batches are (Chan et al.).
+  bool mergeable() const override { return true; }
+  std::vector<double> state() const override {
+    std::vector<double> v{static_cast<double>(n_)};
+    for (const auto* col : {&mean_, &m2_, &res_}) v.insert(v.end(), col->begin(), col->end());
+    return v;
+  }
+  void merge(const double* s, std::size_t size) override {
+    if (size == 0 || s[0] == 0.0) return;
+    const std::size_t w = (size - 1) / 3;
+    if (size != 3 * w + 1 || (n_ > 0 && w != mean_.size()))
+      throw ValueError(cat("metrics: r2: cannot merge a state of ", size, " numbers into one of ",
+                           3 * mean_.size() + 1));
+    if (n_ == 0) mean_.assign(w, 0.0), m2_.assign(w, 0.0), res_.assign(w, 0.0);
+    const double na = static_cast<double>(n_), nb = s[0], n = na + nb;
+    for (std::size_t j = 0; j < w; ++j) {
+      const double delta = s[1 + j] - mean_[j];
+      mean_[j] += delta * nb / n;
+      m2_[j] += s[1 + w + j] + delta * delta * na * nb / n;
+      res_[j] += s[1 + 2 * w + j];
+    }
+    n_ += static_cast<index_t>(nb);
+  }
 
  protected:
   void add(const T* p, const T* target, index_t rows, index_t width) override {
@@ -279,6 +344,9 @@ class TopKAccuracy : public Metric<T> {
   }
   double result() const override { return total_ ? static_cast<double>(correct_) / static_cast<double>(total_) : kNaN; }
   std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<TopKAccuracy<T>>(k_); }
+  bool mergeable() const override { return true; }
+  std::vector<double> state() const override { return {static_cast<double>(correct_), static_cast<double>(total_)}; }
+  void merge(const double* s, std::size_t size) override { merge_sums(this->name(), s, size, correct_, total_); }
 
  private:
   index_t k_, correct_ = 0, total_ = 0;
@@ -328,6 +396,9 @@ class LogLoss : public ProbabilityMetric<T> {
   }
   double result() const override { return total_ ? sum_ / static_cast<double>(total_) : kNaN; }
   std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<LogLoss<T>>(); }
+  bool mergeable() const override { return true; }
+  std::vector<double> state() const override { return {static_cast<double>(sum_), static_cast<double>(total_)}; }
+  void merge(const double* s, std::size_t size) override { merge_sums(this->name(), s, size, sum_, total_); }
 
  private:
   double sum_ = 0.0;
@@ -374,6 +445,28 @@ class RocAuc : public ProbabilityMetric<T> {
     return counted ? sum / static_cast<double>(counted) : kNaN;
   }
   std::unique_ptr<Metric<T>> fresh() const override { return std::make_unique<RocAuc<T>>(); }
+  // The width, every row's scores, then every row's class: merging
+  // appends the other metric's rows.
+  bool mergeable() const override { return true; }
+  std::vector<double> state() const override {
+    std::vector<double> v{static_cast<double>(width_)};
+    v.insert(v.end(), scores_.begin(), scores_.end());
+    for (index_t c : labels_) v.push_back(static_cast<double>(c));
+    return v;
+  }
+  void merge(const double* s, std::size_t size) override {
+    if (size <= 1) return;
+    const index_t w = static_cast<index_t>(s[0]);
+    const std::size_t rows = w >= 1 ? (size - 1) / static_cast<std::size_t>(w + 1) : 0;
+    if (w < 1 || rows * static_cast<std::size_t>(w + 1) + 1 != size || (!labels_.empty() && w != width_))
+      throw ValueError(cat("metrics: roc_auc: cannot merge a state of ", size, " numbers of width ", s[0],
+                           " into one of width ", width_));
+    width_ = w;
+    const double* scores = s + 1;
+    const double* labels = scores + rows * static_cast<std::size_t>(w);
+    scores_.insert(scores_.end(), scores, labels);
+    for (std::size_t r = 0; r < rows; ++r) labels_.push_back(static_cast<index_t>(labels[r]));
+  }
 
  private:
   // Mann-Whitney: (sum of the positives' ranks - P(P + 1)/2) / (P·N), ties
@@ -468,6 +561,11 @@ void FunctionMetric<T>::update(const T* out, const T* target, index_t rows, inde
 template <class T>
 double FunctionMetric<T>::result() const {
   return count_ > 0 ? sum_ / count_ : kNaN;
+}
+
+template <class T>
+void FunctionMetric<T>::merge(const double* s, std::size_t size) {
+  merge_sums(name_, s, size, sum_, count_);
 }
 
 template <class T>

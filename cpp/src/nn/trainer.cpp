@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <numeric>
 
@@ -198,6 +199,29 @@ class RankStream {
   bool active_ = false;
 };
 
+// The epoch's training metrics over every rank's samples: the ranks'
+// states (Metric::state) gathered and merged in rank order, the same bits
+// on every rank. A metric that cannot merge keeps the rank's own value.
+template <class T>
+void merge_metrics(const EpochOptions<T>& o, Communicator& comm) {
+  const std::size_t P = static_cast<std::size_t>(comm.size());
+  for (const auto& named : o.metrics) {
+    Metric<T>& m = *named.second;
+    if (!m.mergeable()) continue;
+    const std::vector<double> mine = m.state();
+    const std::uint64_t size = mine.size();
+    std::vector<std::uint64_t> sizes(P);
+    comm.all_gather(&size, sizes.data(), sizeof size);
+    const std::size_t most = static_cast<std::size_t>(*std::max_element(sizes.begin(), sizes.end()));
+    if (most == 0) continue;
+    std::vector<double> block(most, 0.0), all(P * most);
+    std::copy(mine.begin(), mine.end(), block.begin());
+    comm.all_gather(block.data(), all.data(), most * sizeof(double));
+    m.reset();
+    for (std::size_t r = 0; r < P; ++r) m.merge(all.data() + r * most, static_cast<std::size_t>(sizes[r]));
+  }
+}
+
 // Σ_ranks share_r · g_r, the same bits on every rank.
 template <class T>
 void combine_gradients(Sequential<T>& model, Communicator& comm, T share) {
@@ -341,6 +365,7 @@ EpochStats train_epoch(Sequential<T>& model, Loss<T>& loss, Optimizer<T>& opt, c
     double totals[2] = {loss_sum, weight_sum};
     comm->allreduce_sum(totals, 2);
     st.loss = sum_reduced ? totals[0] : totals[1] > 0 ? totals[0] / totals[1] : 0.0;
+    merge_metrics(o, *comm);
   }
   return st;
 }

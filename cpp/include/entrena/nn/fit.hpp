@@ -165,8 +165,10 @@ struct FitOptions {
   // every rank rank 0's parameters, buffers and generator; validation runs
   // on the whole validation set on every rank (the same values, so the
   // same early-stopping decisions), and every stop is agreed, so all ranks
-  // leave fit after the same epoch. Monitors must be "loss" or "val_" keys
-  // (training metrics are each rank's own).
+  // leave fit after the same epoch. Training metrics are over every rank's
+  // samples; a monitor may not name a metric that cannot merge its state
+  // over the ranks (Metric::mergeable; the built-in ones and Python
+  // functions can).
   Communicator* communicator = nullptr;
 };
 

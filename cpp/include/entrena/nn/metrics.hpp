@@ -49,6 +49,14 @@ class Metric {
   virtual double result() const = 0;
   // A new metric of the same kind, reset.
   virtual std::unique_ptr<Metric<T>> fresh() const = 0;
+  // Data-parallel training reports a training metric over every rank's
+  // samples: each rank's accumulated state as numbers (state), merged into
+  // a reset metric in rank order (merge, given another metric's state()).
+  // The built-in metrics and FunctionMetric have them (mergeable); a metric
+  // without them keeps each rank's own value.
+  virtual bool mergeable() const { return false; }
+  virtual std::vector<double> state() const { return {}; }
+  virtual void merge(const double* /*state*/, std::size_t /*size*/) {}
 };
 
 // accuracy (alias acc), binary_accuracy, precision, recall, f1 (macro
@@ -78,6 +86,9 @@ class FunctionMetric : public Metric<T> {
               const Loss<T>& loss) override;
   double result() const override;
   std::unique_ptr<Metric<T>> fresh() const override;
+  bool mergeable() const override { return true; }
+  std::vector<double> state() const override { return {sum_, count_}; }
+  void merge(const double* s, std::size_t size) override;
 
  private:
   std::string name_;

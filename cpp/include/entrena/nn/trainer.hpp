@@ -92,8 +92,9 @@ struct EpochOptions {
   // before the optimizer step, so P ranks with batch b step like one
   // process with batch P·b. Stops (non-finite loss, interrupts, a progress
   // callback returning false) are agreed, so every rank stops at the same
-  // batch. The epoch's loss is over all ranks' samples; metrics are the
-  // rank's own.
+  // batch. The epoch's loss and metrics are over all ranks' samples (the
+  // metrics' states merged in rank order; a metric that cannot merge,
+  // Metric::mergeable, keeps the rank's own value).
   Communicator* communicator = nullptr;
 };
 
