@@ -96,6 +96,25 @@ def test_mlp_shapes(isa, dtype, rng, M, K, N):
     check_kernel(K_.gemm, ref.gemm, [A, B], dtype, rtol=rtol, atol=atol)
 
 
+@pytest.mark.parametrize("ta", [False, True], ids=["AN", "AT"])
+def test_packing_does_not_change_the_bits(isa, dtype, rng, ta):
+    """Rows 4 KiB apart make GEMM pack the operand it reads in place when
+    the same rows are padded apart (they would share L1 sets): the same
+    products in the same order, so the same bits."""
+    w = 4096 // np.dtype(dtype).itemsize          # 4 KiB rows
+    M, N, K = (w, 200, 64) if ta else (100, w, 64)
+    A, B = (a.astype(dtype) for a in operands(rng, M, N, K, ta, False))
+    aliased = K_.gemm(A, B, ta, False)
+    bigA = np.zeros((A.shape[0], A.shape[1] + 7), dtype)
+    bigB = np.zeros((B.shape[0], B.shape[1] + 7), dtype)
+    bigA[:, :A.shape[1]], bigB[:, :B.shape[1]] = A, B
+    padded = K_.gemm(bigA[:, :A.shape[1]], bigB[:, :B.shape[1]], ta, False)
+    assert np.array_equal(aliased, padded)
+    rtol, atol = tol(dtype, K)
+    assert_same(aliased, ref.gemm(A.astype(np.float64), B.astype(np.float64), ta, False), dtype,
+                rtol=rtol, atol=atol)
+
+
 def test_large(isa, dtype, rng):
     A, B = operands(rng, 300, 300, 300, False, False)
     rtol, atol = tol(dtype, 300)

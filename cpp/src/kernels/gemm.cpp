@@ -7,6 +7,10 @@
 #include <cstring>
 #include <type_traits>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
+
 #include "entrena/kernels/gemm.hpp"
 #include "entrena/parallel.hpp"
 #include "kernel_table.hpp"
@@ -25,6 +29,18 @@ T* gemm_workspace(int slot, index_t n) {
 }
 template float* gemm_workspace<float>(int, index_t);
 template double* gemm_workspace<double>(int, index_t);
+
+index_t l2_cache_bytes() {
+  static const index_t bytes = [] {
+    long b = 0;
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    b = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    // Unknown, or implausible for a core's L2: assume 1 MiB.
+    return static_cast<index_t>(b >= (64L << 10) && b <= (64L << 20) ? b : (1L << 20));
+  }();
+  return bytes;
+}
 
 }  // namespace kernels
 

@@ -400,10 +400,10 @@ struct Driver {
     }
   }
 
-  // Which operands to pack: a function of the shape only (never of the
-  // thread count). Measured on Zen 4: reading A and B in place is as fast as
-  // packing while B fits in L2, and packing costs more than it saves on
-  // small problems. op(B) = Bᵀ is always packed (the micro-kernel reads B
+  // Which operands to pack: a function of the shape and of the L2 size
+  // (never of the thread count; packing does not change the results).
+  // Reading A and B in place is as fast as packing while they fit in L2,
+  // and packing costs more than it saves on small problems. op(B) = Bᵀ is always packed (the micro-kernel reads B
   // rows as vectors); a large B is packed once it is reused by many rows;
   // op(A) = Aᵀ is packed when large (in place, each k would touch a new
   // cache line). A row-major A is read in place: MR rows at a time.
@@ -412,11 +412,18 @@ struct Driver {
       pack_a = pack_b = true;
       return;
     }
-    constexpr double big = 1024.0 * 1024.0;  // bytes
+    // An operand read in place streams from L2 for every panel of the
+    // other: fine while it fits in half the L2 beside the rest (Zen 4,
+    // 1 MiB L2: as fast as packing; Zen 3, 512 KiB L2: a B of 1 MiB read in
+    // place ran at 40-70% of the packed speed). Rows a multiple of 4 KiB
+    // apart share their L1 sets, so the kc rows of a micro-panel evict one
+    // another: such an operand is packed whatever its size.
+    const double half_l2 = 0.5 * static_cast<double>(kernels::l2_cache_bytes());
+    const auto aliased = [&](index_t ld) { return g.K >= 64 && (ld * static_cast<index_t>(sizeof(T))) % 4096 == 0; };
     pack_b = g.tb == Trans::T ||
-             (g.M > 4 * MR && static_cast<double>(g.K) * g.N * sizeof(T) > big);
+             (g.M > 4 * MR && (static_cast<double>(g.K) * g.N * sizeof(T) > half_l2 || aliased(g.ldb)));
     pack_a = g.ta == Trans::T && g.N > 4 * NR &&
-             static_cast<double>(g.M) * g.K * sizeof(T) > big;
+             (static_cast<double>(g.M) * g.K * sizeof(T) > half_l2 || aliased(g.lda));
   }
 
   static void run(const Args<T>& g) {

@@ -79,6 +79,11 @@ struct GemmArgs {
 template <class T>
 T* gemm_workspace(int slot, index_t n);
 
+// The size of this core's L2 cache in bytes, as the system reports it
+// (1 MiB where it does not). Defined in gemm.cpp (baseline ISA); GEMM's
+// packing choice reads it.
+index_t l2_cache_bytes();
+
 // Optimizer coefficients, prepared per call by optimizers.cpp in T.
 template <class T>
 struct SgdCoef {
