@@ -284,3 +284,62 @@ def test_allreduce_refuses_arrays_it_cannot_sum_in_place(tmp_path):
     """)
     errs = res[0]["errors"]
     assert "C-contiguous" in errs[0] and "float32 or float64" in errs[1]
+
+
+def test_mismatches_and_failures_before_a_collective_raise_on_every_rank(tmp_path):
+    """What one rank alone gets wrong (an unpicklable broadcast, an array of
+    another size or type, other data, bad input) raises on every rank
+    instead of leaving the others waiting in a collective."""
+    res, _ = _run(tmp_path, """
+    rank, size = distributed.init()
+    out = {}
+
+    def attempt(key, fn):
+        try:
+            fn()
+            out[key] = None
+        except Exception as e:
+            out[key] = f"{type(e).__name__}: {e}"
+
+    attempt("bcast", lambda: distributed.broadcast_object(lambda: 1))
+    attempt("size", lambda: distributed.allreduce_sum(np.ones(4 + rank)))
+    attempt("dtype", lambda: distributed.allreduce_sum(np.ones(4, dtype=np.float32 if rank else np.float64)))
+    attempt("bad_array", lambda: distributed.allreduce_sum(np.ones(8)[::2] if rank == 1 else np.ones(4)))
+    attempt("n", lambda: mlp().fit(X[:300 + rank], y[:300 + rank], epochs=1, verbose=0))
+    Xbad = X.copy()
+    if rank == 1:
+        Xbad[3, 3] = np.nan
+    attempt("nan", lambda: mlp().fit(Xbad, y, epochs=1, verbose=0))
+    m = entrena.Sequential([entrena.Dense(8 + rank), entrena.Dense(10)], seed=0, dtype="float64")
+    m.compile(optimizer="sgd")
+    attempt("arch", lambda: m.fit(X, y, epochs=1, verbose=0))
+    h = mlp().fit(X, y, epochs=1, verbose=0)          # and the ranks still train together afterwards
+    report(out=out, loss=h["loss"])
+    """)
+    r0, r1 = res[0]["out"], res[1]["out"]
+    assert "PicklingError" in r0["bcast"] or "AttributeError" in r0["bcast"]
+    assert r1["bcast"].startswith("RuntimeError") and "could not pickle" in r1["bcast"]
+    for key in ("size", "dtype"):
+        for d in (r0, r1):
+            assert d[key].startswith("ValueError") and "ranks differ" in d[key], d[key]
+    assert r1["bad_array"].startswith("ValueError") and "C-contiguous" in r1["bad_array"]
+    assert r0["bad_array"].startswith("RuntimeError") and "refused its array" in r0["bad_array"]
+    for d in (r0, r1):
+        assert d["n"].startswith("ValueError") and "samples" in d["n"] and "rank 1: 301" in d["n"], d["n"]
+        assert d["arch"].startswith("ValueError") and "parameters" in d["arch"], d["arch"]
+    assert r1["nan"].startswith("ValueError") and r0["nan"].startswith("RuntimeError")
+    assert res[0]["loss"] == res[1]["loss"]
+
+
+def test_allreduce_checks_its_array_without_init_too():
+    from entrena import distributed
+    for bad, exc in (([1.0, 2.0], TypeError), (np.ones(4, dtype=np.int64), TypeError),
+                     (np.ones(8)[::2], ValueError)):
+        with pytest.raises(exc, match="array: expected"):
+            distributed.allreduce_sum(bad)
+    ro = np.ones(3)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        distributed.allreduce_sum(ro)
+    a = np.ones(3)
+    assert distributed.allreduce_sum(a) is a

@@ -45,6 +45,9 @@ docs/distributed.md models its cost on real networks.
 from __future__ import annotations
 
 import ctypes
+import pickle
+
+import numpy as np
 
 from . import _core
 
@@ -125,9 +128,48 @@ def communicator():
 
 def broadcast_object(obj):
     """Rank 0's value of a picklable object, on every rank (obj itself
-    without init)."""
+    without init). When rank 0 cannot pickle it, rank 0 raises the pickling
+    error and the other ranks a RuntimeError (none is left waiting)."""
     comm = _STATE["comm"]
-    return obj if comm is None else comm.bcast(obj, root=0)
+    if comm is None:
+        return obj
+    if comm.Get_rank() == 0:
+        try:
+            payload, error = pickle.dumps(obj), None
+        except Exception as e:            # noqa: BLE001 - any pickling failure is sent on
+            payload, error = None, e
+        comm.bcast((payload, None if error is None else f"{type(error).__name__}: {error}"), root=0)
+        if error is not None:
+            raise error
+        return obj
+    payload, message = comm.bcast(None, root=0)
+    if message is not None:
+        raise RuntimeError(f"broadcast_object: rank 0 could not pickle its object ({message})")
+    return pickle.loads(payload)
+
+
+def agree_to_start(who: str, error, what, failure: str = "failed before training started") -> None:
+    """Before a collective run (fit): every rank says whether it is ready
+    (error None) and with what (a dict of picklable values that must be
+    equal on every rank). Raises error on the rank that has one, a
+    RuntimeError on the others; a ValueError on every rank when the values
+    differ. Without init: raises error if any."""
+    comm = _STATE["comm"]
+    if comm is None:
+        if error is not None:
+            raise error
+        return
+    views = comm.allgather(None if error is not None else what)
+    if error is not None:
+        raise error
+    if any(v is None for v in views):
+        raise RuntimeError(f"{who}: another rank {failure} (its error is raised there)")
+    for key in what:
+        values = [v.get(key) for v in views]
+        if any(v != values[0] for v in values):
+            shown = ", ".join(f"rank {r}: {v!r}" for r, v in enumerate(values))
+            raise ValueError(f"{who}: the ranks differ in {key} ({shown}); in data-parallel training every rank "
+                             "passes the whole data set, the same model and the same arguments")
 
 
 def any_rank(flag: bool) -> bool:
@@ -139,8 +181,21 @@ def any_rank(flag: bool) -> bool:
 def allreduce_sum(array):
     """Sums a float32 or float64 NumPy array over the ranks, in place and in
     rank order (the same bits on every rank); returns it. The array must be
-    C-contiguous and writable (TypeError or ValueError otherwise)."""
+    C-contiguous and writable (TypeError or ValueError otherwise, with or
+    without init), and of the same size and type on every rank (ValueError
+    on every rank otherwise)."""
+    error = None
+    if not isinstance(array, np.ndarray):
+        error = TypeError(f"array: expected a NumPy array, got {type(array).__name__}")
+    elif array.dtype not in (np.float32, np.float64):
+        error = TypeError(f"array: expected float32 or float64, got {array.dtype}")
+    elif not array.flags.c_contiguous or not array.flags.writeable:
+        error = ValueError("array: expected a C-contiguous, writable array (it is summed in place), got "
+                           f"{'a non-contiguous' if not array.flags.c_contiguous else 'a read-only'} one")
     core = _STATE["core"]
+    agree_to_start("allreduce_sum", error,
+                   None if error is not None else {"size": array.size, "dtype": str(array.dtype)},
+                   "refused its array")
     if core is not None:
         core.allreduce_sum(array)
     return array

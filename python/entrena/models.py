@@ -409,79 +409,81 @@ class Sequential:
         loss a weighted mean (``entrena.weights``); ``validation_data`` may
         be ``(X_val, y_val, sample_weight_val)``. Metrics stay unweighted.
         """
-        self._require_compiled("fit")
-        epochs = _checks.check_int(epochs, "epochs", minimum=0)
-        batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
-        verbose = _checks.check_int(verbose, "verbose", minimum=0)
-        if not isinstance(diagnose, (bool, np.bool_)):
-            raise TypeError(f"diagnose: expected True or False, got {type(diagnose).__name__}")
-        initial_epoch = _checks.check_int(initial_epoch, "initial_epoch", minimum=0)
-        if seed is not None:
-            seed = _checks.check_int(seed, "seed", minimum=0, maximum=2**64 - 1)
-            if self._core is None:
-                # The seed covers the initial weights of a model built by this fit too.
-                self.seed, seed = seed, None
-        X = self._inputs(X, finite=True)
-        Y, classes = self._targets(y, len(X), classes=self.classes_, learn=True)
-        SW = _weights.sample_weights(sample_weight, len(X), self.output_shape, self.dtype)
-        Wv = None
-        if validation_data is not None and validation_split:
-            raise ValueError("validation_split: give validation_data or validation_split, not both")
-        if validation_split:
-            frac = _checks.check_float(validation_split, "validation_split", minimum=0.0,
-                                       maximum=1.0, open_min=True, open_max=True)
-            n_val = int(math.floor(len(X) * frac))
-            if n_val < 1 or n_val >= len(X):
-                raise ValueError(f"validation_split: {frac} of {len(X)} samples leaves no "
-                                 "training or no validation sample")
-            if validation_tail:
-                # Keras' rule: the last samples, as given.
-                train, val = slice(0, len(X) - n_val), slice(len(X) - n_val, len(X))
-            else:
-                labels = Y if Y.ndim == 1 and self.loss.name in self._CLASS_LOSSES else None
-                # Ranks of data-parallel training split alike: rank 0's seed.
-                rng = np.random.default_rng(_distributed.broadcast_object(seed if seed is not None else self.seed))
-                train, val = _data._split_indices(len(X), [n_val], labels, True, rng)
-            X, Xv, Y, Yv = X[train], X[val], Y[train], Y[val]
-            if SW is not None:
-                SW, Wv = np.ascontiguousarray(SW[train]), np.ascontiguousarray(SW[val])
-                if not (SW > 0).any():
-                    raise ValueError("sample_weight: every weight of the training part of validation_split is 0")
-            validation_data = (Xv, Yv)
-            val_prepared = True
-        else:
-            val_prepared = False
-        # Class weights weigh the training loss only (as in Keras), and
-        # "balanced" counts the training samples only; validation takes the
-        # sample weights.
-        W = _weights.with_class_weight(SW, class_weight, self.loss, Y, self.output_shape, classes, self.dtype)
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                raise ValueError("validation_data: expected a tuple (X_val, y_val) or (X_val, y_val, sample_weight_val)")
-            Xv = _checks.as_float_array(validation_data[0], "validation_data X", self.dtype, min_ndim=2)
-            if Xv.shape[1:] != self.input_shape:
-                raise ValueError(f"validation_data X: expected shape (n, "
-                                 f"{', '.join(map(str, self.input_shape))}), got {Xv.shape}")
-            Yv = validation_data[1] if val_prepared else self._targets(
-                validation_data[1], len(Xv), "validation_data y", classes)[0]
-            if len(validation_data) == 3 and validation_data[2] is not None:
-                Wv = _weights.sample_weights(validation_data[2], len(Xv), self.output_shape, self.dtype,
-                                             "validation_data sample_weight")
-            W, Wv = _weights.matching(W, Wv), _weights.matching(Wv, W)
-            validation_data = (Xv, Yv) if Wv is None else (Xv, Yv, Wv)
-        if drop_last and batch_size > len(X):
-            raise ValueError(f"batch_size: {batch_size} is larger than the {len(X)} training samples "
-                             "and drop_last=True leaves no batch")
-
-        if not _distributed.is_main():
-            verbose = 0       # in data-parallel training, rank 0 reports
-        history = History()
-        # In data-parallel training a rank trains on ceil(n / P) samples, and
-        # the ranks agree that every one of them is ready before the engine
-        # starts (a rank failing here would leave the others waiting).
-        per_rank = -(-len(X) // _distributed.size())
+        # In data-parallel training the ranks agree that every one of them is
+        # ready, with the same data and arguments, before the engine starts: a
+        # rank failing here would leave the others waiting in a collective.
+        # (Rank 0's seed splits validation_split alike on every rank.)
+        split_seed = _distributed.broadcast_object(seed if seed is not None else self.seed)
         failed = None
         try:
+            self._require_compiled("fit")
+            epochs = _checks.check_int(epochs, "epochs", minimum=0)
+            batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
+            verbose = _checks.check_int(verbose, "verbose", minimum=0)
+            if not isinstance(diagnose, (bool, np.bool_)):
+                raise TypeError(f"diagnose: expected True or False, got {type(diagnose).__name__}")
+            initial_epoch = _checks.check_int(initial_epoch, "initial_epoch", minimum=0)
+            if seed is not None:
+                seed = _checks.check_int(seed, "seed", minimum=0, maximum=2**64 - 1)
+                if self._core is None:
+                    # The seed covers the initial weights of a model built by this fit too.
+                    self.seed, seed = seed, None
+            X = self._inputs(X, finite=True)
+            Y, classes = self._targets(y, len(X), classes=self.classes_, learn=True)
+            SW = _weights.sample_weights(sample_weight, len(X), self.output_shape, self.dtype)
+            Wv = None
+            if validation_data is not None and validation_split:
+                raise ValueError("validation_split: give validation_data or validation_split, not both")
+            if validation_split:
+                frac = _checks.check_float(validation_split, "validation_split", minimum=0.0,
+                                           maximum=1.0, open_min=True, open_max=True)
+                n_val = int(math.floor(len(X) * frac))
+                if n_val < 1 or n_val >= len(X):
+                    raise ValueError(f"validation_split: {frac} of {len(X)} samples leaves no "
+                                     "training or no validation sample")
+                if validation_tail:
+                    # Keras' rule: the last samples, as given.
+                    train, val = slice(0, len(X) - n_val), slice(len(X) - n_val, len(X))
+                else:
+                    labels = Y if Y.ndim == 1 and self.loss.name in self._CLASS_LOSSES else None
+                    rng = np.random.default_rng(split_seed)
+                    train, val = _data._split_indices(len(X), [n_val], labels, True, rng)
+                X, Xv, Y, Yv = X[train], X[val], Y[train], Y[val]
+                if SW is not None:
+                    SW, Wv = np.ascontiguousarray(SW[train]), np.ascontiguousarray(SW[val])
+                    if not (SW > 0).any():
+                        raise ValueError("sample_weight: every weight of the training part of validation_split is 0")
+                validation_data = (Xv, Yv)
+                val_prepared = True
+            else:
+                val_prepared = False
+            # Class weights weigh the training loss only (as in Keras), and
+            # "balanced" counts the training samples only; validation takes the
+            # sample weights.
+            W = _weights.with_class_weight(SW, class_weight, self.loss, Y, self.output_shape, classes, self.dtype)
+            if validation_data is not None:
+                if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                    raise ValueError("validation_data: expected a tuple (X_val, y_val) or (X_val, y_val, sample_weight_val)")
+                Xv = _checks.as_float_array(validation_data[0], "validation_data X", self.dtype, min_ndim=2)
+                if Xv.shape[1:] != self.input_shape:
+                    raise ValueError(f"validation_data X: expected shape (n, "
+                                     f"{', '.join(map(str, self.input_shape))}), got {Xv.shape}")
+                Yv = validation_data[1] if val_prepared else self._targets(
+                    validation_data[1], len(Xv), "validation_data y", classes)[0]
+                if len(validation_data) == 3 and validation_data[2] is not None:
+                    Wv = _weights.sample_weights(validation_data[2], len(Xv), self.output_shape, self.dtype,
+                                                 "validation_data sample_weight")
+                W, Wv = _weights.matching(W, Wv), _weights.matching(Wv, W)
+                validation_data = (Xv, Yv) if Wv is None else (Xv, Yv, Wv)
+            if drop_last and batch_size > len(X):
+                raise ValueError(f"batch_size: {batch_size} is larger than the {len(X)} training samples "
+                                 "and drop_last=True leaves no batch")
+
+            if not _distributed.is_main():
+                verbose = 0       # in data-parallel training, rank 0 reports
+            history = History()
+            # In data-parallel training a rank trains on ceil(n / P) samples.
+            per_rank = -(-len(X) // _distributed.size())
             cbs = _callbacks.CallbackList(callbacks, model=self, history=history, verbose=verbose, epochs=epochs,
                                           steps=self.steps_per_epoch(per_rank, batch_size, drop_last))
             rules = self._training_rules(cbs.callbacks)
@@ -491,12 +493,14 @@ class Sequential:
             self.stop_training = False
             self.train()
             cbs.on_train_begin()
+            what = {"samples": len(X), "sample shape": X.shape[1:], "dtype": str(X.dtype),
+                    "parameters": self.count_params(), "batch_size": batch_size, "epochs": epochs,
+                    "initial_epoch": initial_epoch, "shuffle": bool(shuffle), "drop_last": bool(drop_last),
+                    "weighted": W is not None,
+                    "validation samples": None if validation_data is None else len(validation_data[0])}
         except BaseException as e:
-            failed = e
-        if _distributed.any_rank(failed is not None) and failed is None:
-            raise RuntimeError("fit: another rank failed before training started (its error is raised there)")
-        if failed is not None:
-            raise failed
+            failed, what = e, None
+        _distributed.agree_to_start("fit", failed, what)
 
         def epoch_begin(epoch):
             cbs.on_epoch_begin(epoch)
