@@ -803,3 +803,26 @@ def test_step_api_weights_for_two_output_regression(rng):
         m.loss(out, Y, sample_weight=np.ones(19))
     with pytest.raises(ValueError, match="sample_weight"):
         m.loss.gradient(out, Y, sample_weight=-np.ones(20))
+
+
+def test_weights_that_would_make_nonsense_are_refused(rng):
+    """Weights whose sums overflow the model's type, soft targets with class
+    weights, and a validation part with only zero weights: each is a clear
+    error instead of a model that silently does not train or a 0/0 loss."""
+    X, idx = _classification(rng, n=48)
+    m = _mlp(opt=entrena.SGD(lr=0.1))
+    with pytest.raises(ValueError, match="sample_weight: the weights add up to .* too much for float32"):
+        m.fit(X, idx, sample_weight=np.full(48, 1e38), verbose=0)
+    m64 = _mlp(dtype="float64", opt=entrena.SGD(lr=0.1))
+    m64.fit(X, idx, sample_weight=np.full(48, 1e38), epochs=1, verbose=0)     # fine in float64
+    soft = np.full((48, 3), 1 / 3)
+    with pytest.raises(ValueError, match="soft labels"):
+        m.fit(X, soft, class_weight="balanced", verbose=0)
+    with pytest.raises(ValueError, match="soft labels"):
+        m.fit(X, soft, class_weight={0: 2.0}, verbose=0)
+    onehot = np.eye(3)[idx]
+    m.fit(X, onehot, class_weight="balanced", epochs=1, verbose=0)            # one-hot rows have a class
+    w = np.ones(48)
+    w[36:] = 0.0
+    with pytest.raises(ValueError, match="validation part of validation_split is 0"):
+        m.fit(X, idx, sample_weight=w, validation_split=0.25, validation_tail=True, verbose=0)

@@ -17,6 +17,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
+import entrena  # noqa: E402
 from entrena import Sequential  # noqa: E402
 from entrena.layers import Dense, Dropout  # noqa: E402
 from entrena.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
@@ -290,11 +291,48 @@ def test_dataframe_feature_names():
     ({"random_state": -3}, "random_state"),
     ({"build_fn": 3}, "build_fn"),
     ({"loss": "nope"}, "loss"),
+    ({"loss": "mse"}, "loss: a classifier needs a classification loss"),
+    ({"optimizer_kwargs": {"lr": 0.5}}, "optimizer_kwargs: the learning rate is the estimator's lr"),
+    ({"optimizer_kwargs": "momentum=0.9"}, "optimizer_kwargs: expected a dict"),
+    ({"optimizer": "sgd", "optimizer_kwargs": {"betas": (0.9, 0.99)}}, "SGD takes no argument 'betas'"),
+    ({"tol": -1e-4}, "tol"),
+    ({"tol": "small"}, "tol"),
+    ({"shuffle": "no"}, "shuffle: expected True or False"),
+    ({"early_stopping": "yes"}, "early_stopping"),
+    ({"warm_start": 1.0}, "warm_start"),
+    ({"verbose": "yes"}, "verbose"),
 ])
 def test_bad_arguments_name_themselves(params, match):
     X = np.random.default_rng(0).normal(size=(30, 4))
     with pytest.raises((ValueError, TypeError), match=match):
         MLPClassifier(**params).fit(X, np.arange(30) % 3)
+
+
+def test_nothing_set_is_silently_replaced():
+    """An optimizer instance keeps its learning rate only when lr says the
+    same; a build_fn's Sequential keeps its precision and must match dtype."""
+    X = np.random.default_rng(0).normal(size=(30, 4))
+    y = np.arange(30) % 2
+    with pytest.raises(ValueError, match=r"instance's lr \(0.5\) differs"):
+        MLPClassifier(optimizer=entrena.Adam(lr=0.5), epochs=1).fit(X, y)
+    clf = MLPClassifier(optimizer=entrena.Adam(lr=0.5, eps=1e-6), lr=0.5, epochs=1).fit(X, y)
+    assert clf.model_.optimizer.get_config()["lr"] == 0.5 and clf.model_.optimizer.get_config()["eps"] == 1e-6
+    bf16 = MLPClassifier(build_fn=lambda n, k: entrena.Sequential([Dense(8), Dense(k)], precision="bf16"),
+                         epochs=1).fit(X, y)
+    assert bf16.model_.precision == "bf16"
+    with pytest.raises(ValueError, match="build_fn: the Sequential is float64"):
+        MLPClassifier(build_fn=lambda n, k: entrena.Sequential([Dense(k)], dtype="float64"), epochs=1).fit(X, y)
+    ok = MLPClassifier(build_fn=lambda n, k: entrena.Sequential([Dense(k)], dtype="float64"), dtype="float64",
+                       epochs=1).fit(X, y)
+    assert ok.model_.dtype == np.float64
+
+
+def test_partial_fit_refuses_other_classes():
+    X = np.random.default_rng(0).normal(size=(30, 4))
+    clf = MLPClassifier(epochs=1).partial_fit(X, np.arange(30) % 2, classes=[0, 1])
+    clf.partial_fit(X, np.arange(30) % 2, classes=[1, 0])          # the same classes in another order
+    with pytest.raises(ValueError, match=r"classes: \[0, 1, 2\] differs from the classes of the first call"):
+        clf.partial_fit(X, np.arange(30) % 2, classes=[0, 1, 2])
 
 
 def test_bad_targets():

@@ -453,6 +453,9 @@ class Sequential:
                     SW, Wv = np.ascontiguousarray(SW[train]), np.ascontiguousarray(SW[val])
                     if not (SW > 0).any():
                         raise ValueError("sample_weight: every weight of the training part of validation_split is 0")
+                    if not (Wv > 0).any():
+                        raise ValueError("sample_weight: every weight of the validation part of validation_split is "
+                                         "0, so the validation loss would be 0/0")
                 validation_data = (Xv, Yv)
                 val_prepared = True
             else:

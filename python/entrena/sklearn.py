@@ -52,6 +52,7 @@ except ImportError as e:   # pragma: no cover - the message is the point
 
 from . import callbacks as _callbacks
 from . import layers as _layers
+from . import losses as _losses
 from . import optimizers as _optimizers
 from .models import Sequential
 
@@ -99,6 +100,11 @@ class _MLPBase(BaseEstimator):
                 if built.built:
                     raise ValueError("build_fn: return an unbuilt Sequential (or a list of layers); the "
                                      "estimator builds and compiles it")
+                if np.dtype(built.dtype) != np.dtype(self._dtype()):
+                    raise ValueError(f"build_fn: the Sequential is {np.dtype(built.dtype).name} but the estimator's "
+                                     f"dtype is {np.dtype(self._dtype()).name}; set dtype={np.dtype(built.dtype).name!r} "
+                                     "on the estimator")
+                self._built_precision = built.precision
                 return [_layers.from_config(layer.engine_config()) for layer in built.layers]
             if isinstance(built, (list, tuple)) and all(isinstance(x, _layers.Layer) for x in built) and built:
                 return [_layers.from_config(layer.engine_config()) for layer in built]
@@ -128,17 +134,49 @@ class _MLPBase(BaseEstimator):
         return out
 
     def _optimizer(self):
-        base = _optimizers.get(self.optimizer)
-        config = base.get_config()
-        kwargs = dict(self.optimizer_kwargs or {})
-        if not isinstance(self.optimizer_kwargs or {}, dict):
+        if self.optimizer_kwargs is not None and not isinstance(self.optimizer_kwargs, dict):
             raise TypeError(f"optimizer_kwargs: expected a dict of the optimizer's arguments, got "
                             f"{type(self.optimizer_kwargs).__name__}")
+        kwargs = dict(self.optimizer_kwargs or {})
+        base = _optimizers.get(self.optimizer)
+        config = base.get_config()
+        # The estimator's lr and weight_decay set the optimizer's: a second,
+        # different value elsewhere would be silently overridden.
+        if "lr" in kwargs:
+            raise ValueError(f"optimizer_kwargs: the learning rate is the estimator's lr argument, not an "
+                             f"optimizer_kwargs entry (got lr={kwargs['lr']!r}); pass lr={kwargs['lr']!r}")
+        if not isinstance(self.optimizer, str) and config.get("lr") != self.lr:
+            raise ValueError(f"optimizer: the instance's lr ({config.get('lr')!r}) differs from the estimator's "
+                             f"lr ({self.lr!r}), which sets it; pass lr={config.get('lr')!r}")
+        if self.weight_decay and "weight_decay" in kwargs and kwargs["weight_decay"] != self.weight_decay:
+            raise ValueError("optimizer_kwargs: weight_decay is also the estimator's weight_decay argument; give "
+                             "it once")
+        unknown = sorted(set(kwargs) - set(config))
+        if unknown:
+            raise TypeError(f"optimizer_kwargs: {type(base).__name__} takes no argument {unknown[0]!r} (its "
+                            f"arguments: {', '.join(k for k in config if k != 'lr')})")
         config.update(kwargs)
         config["lr"] = self.lr
         if self.weight_decay:
             config["weight_decay"] = self.weight_decay
         return type(base)(**config)
+
+    def _dtype(self):
+        return np.float64 if self.dtype in ("float64", np.float64) else np.float32
+
+    def _flags(self) -> None:
+        """The on/off arguments are True or False (scikit-learn's own
+        estimators refuse anything else too)."""
+        for name in ("shuffle", "early_stopping", "warm_start"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name}: expected True or False, got {type(value).__name__} {value!r}")
+        if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:
+            raise ValueError(f"verbose: expected an integer >= 0, got {self.verbose!r}")
+        tol = self.tol
+        if tol is not None and (isinstance(tol, bool) or not isinstance(tol, numbers.Real)
+                                or not np.isfinite(tol) or tol < 0):
+            raise ValueError(f"tol: expected a number >= 0 or None, got {tol!r}")
 
     def _seed(self) -> int:
         if isinstance(self.random_state, numbers.Integral) and not isinstance(self.random_state, bool):
@@ -149,10 +187,18 @@ class _MLPBase(BaseEstimator):
         return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
 
     def _new_model(self, n_features: int, n_outputs: int, seed: int) -> Sequential:
+        self._built_precision = "float32"
+        loss = self.loss if self.loss is not None else self._default_loss()
+        self._check_loss(loss)
         model = Sequential(self._layers(n_features, n_outputs), input_shape=(n_features,), dtype=self.dtype,
                            seed=seed)
-        model.compile(loss=self.loss if self.loss is not None else self._default_loss(), optimizer=self._optimizer())
+        if self._built_precision != "float32":
+            model.precision = self._built_precision
+        model.compile(loss=loss, optimizer=self._optimizer())
         return model
+
+    def _check_loss(self, loss) -> None:
+        pass
 
     # ------------------------------------------------------------- training
     def _batch_size(self, n: int) -> int:
@@ -203,8 +249,9 @@ class _MLPBase(BaseEstimator):
         return self
 
     def _fit(self, X, y, sample_weight, *, partial: bool, classes=None):
+        self._flags()
         continuing = hasattr(self, "model_") and (partial or bool(self.warm_start))
-        dt = np.float64 if self.dtype in ("float64", np.float64) else np.float32
+        dt = self._dtype()
         X, y = validate_data(self, X, y, reset=not continuing, multi_output=True, dtype=dt,
                              y_numeric=self._numeric_y)
         Y, n_outputs = self._encode(y, fitting=not continuing, classes=classes)
@@ -267,6 +314,10 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         label, for single-label targets), as in scikit-learn."""
         if not hasattr(self, "model_") and classes is None and np.ndim(y) == 1:
             raise ValueError("classes: the first call to partial_fit needs every class label (classes=...)")
+        if hasattr(self, "model_") and classes is not None and getattr(self, "_kind", None) != "multilabel" \
+                and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+            raise ValueError(f"classes: {np.unique(np.asarray(classes)).tolist()[:10]} differs from the classes of "
+                             f"the first call to partial_fit ({self.classes_.tolist()[:10]})")
         return self._fit(X, y, sample_weight, partial=True, classes=classes)
 
     def _engine_class_weight(self):
@@ -291,6 +342,12 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
 
     def _default_loss(self):
         return "categorical_crossentropy" if self._kind == "multiclass" else "binary_crossentropy_with_logits"
+
+    def _check_loss(self, loss) -> None:
+        name = _losses.get(loss).name
+        if name not in Sequential._CLASS_LOSSES:
+            raise ValueError(f"loss: a classifier needs a classification loss "
+                             f"({', '.join(Sequential._CLASS_LOSSES)}), got {name!r}; MLPRegressor fits {name!r}")
 
     def _encode(self, y, fitting: bool, classes=None):
         """y -> (the model's targets, outputs), learning classes_ when fitting."""

@@ -45,7 +45,18 @@ def sample_weights(sample_weight, n: int, output_shape, dtype, name: str = "samp
                          f"{int(np.argwhere(bad)[0][0])}")
     if n and not (w > 0).any():
         raise ValueError(f"{name}: every weight is zero; at least one sample must count")
+    _check_sum(w, dtype, name)
     return np.ascontiguousarray(w.reshape(n, -1))
+
+
+def _check_sum(w, dtype, name) -> None:
+    """The engine adds a batch's weights, and its weighted losses, in the
+    model's type: their total must stay far from its largest number."""
+    total = float(np.sum(w, dtype=np.float64))
+    if total > float(np.finfo(dtype).max) * 1e-6:
+        raise ValueError(f"{name}: the weights add up to {total:.3g}, too much for {np.dtype(dtype).name} sums of "
+                         "weighted losses; scale them down (a weighted mean does not change when every weight is "
+                         "scaled)")
 
 
 def _class_indices(loss, targets: np.ndarray, output_shape) -> tuple[np.ndarray, int]:
@@ -54,6 +65,11 @@ def _class_indices(loss, targets: np.ndarray, output_shape) -> tuple[np.ndarray,
     n = len(targets)
     per_position = targets.shape[1:] == tuple(output_shape[:-1])
     if loss.name in _CLASS_LOSSES:
+        if not per_position:
+            rows = targets.reshape(n, -1, width)
+            if not (np.isin(rows, (0.0, 1.0)).all() and (rows.sum(axis=-1) == 1).all()):
+                raise ValueError("class_weight: probability targets (soft labels) have no single class per "
+                                 "sample; use sample_weight")
         codes = targets if per_position else targets.reshape(n, -1, width).argmax(axis=-1)
         return codes.reshape(n, -1).astype(np.int64), width
     if loss.name in _BINARY_LOSSES and width == 1:
@@ -120,4 +136,5 @@ def with_class_weight(sw, class_weight, loss, targets, output_shape, classes, dt
     w = cw if sw is None else cw * sw   # (n, P) * (n, 1 or P)
     if len(w) and not (w > 0).any():
         raise ValueError("class_weight: every sample's weight is zero; at least one sample must count")
+    _check_sum(w, dtype, "class_weight")
     return np.ascontiguousarray(w)
