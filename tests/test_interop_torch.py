@@ -642,6 +642,28 @@ def test_from_torch_softmax_axis():
 def test_from_torch_warnings():
     with pytest.warns(UserWarning, match="dropout"):
         from_torch(nn.LSTM(3, 4, num_layers=2, dropout=0.5, batch_first=True), (5, 3))
+    frozen = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    frozen[0].weight.requires_grad_(False)
+    with pytest.warns(UserWarning, match=r"0.weight are frozen"):
+        from_torch(frozen)
+    with pytest.warns(UserWarning, match="scale_grad_by_freq"):
+        from_torch(nn.Embedding(5, 2, scale_grad_by_freq=True), (3,))
+
+
+def test_from_torch_refuses_a_sequential_with_its_own_forward():
+    class Skip(nn.Sequential):
+        def forward(self, x):
+            return x + super().forward(x)
+
+    with pytest.raises(ValueError, match="Skip is an nn.Sequential with its own forward"):
+        from_torch(Skip(nn.Linear(3, 3)))
+    with pytest.raises(ValueError, match="its own forward"):
+        from_torch(nn.Sequential(nn.Linear(3, 3), Skip(nn.Linear(3, 3))))
+
+    class Named(nn.Sequential):      # a subclass that only adds a name runs its modules in order: fine
+        pass
+
+    assert from_torch(Named(nn.Linear(3, 2))).output_shape == (2,)
 
 
 @pytest.mark.parametrize("layers, input_shape, match", [

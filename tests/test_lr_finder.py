@@ -49,6 +49,18 @@ def _has_matplotlib():
         return False
 
 
+def test_the_range_test_trains_in_the_models_precision():
+    Xtr, _, ytr, _ = digits_split()
+    runs = {}
+    for precision in ("float32", "bf16"):
+        m = mlp()
+        m.precision = precision
+        m.compile(loss="categorical_crossentropy", optimizer="sgd")
+        runs[precision] = m.find_lr(Xtr[:256], ytr[:256], num_steps=20).raw_losses
+    assert runs["float32"] != runs["bf16"]       # the copy's products are bfloat16 too
+    np.testing.assert_allclose(runs["float32"], runs["bf16"], rtol=0.05)
+
+
 def test_bad_arguments():
     Xtr, _, ytr, _ = digits_split()
     m = mlp()

@@ -513,6 +513,24 @@ def test_bad_opset(opset):
         model.export_onnx(opset=opset)
 
 
+@pytest.mark.parametrize("kw, exc, match", [
+    ({"input_scaling": ([0.0, 0.0], [1.0, 0.0])}, ValueError, "input_scaling: scale must not be 0"),
+    ({"input_scaling": ([0.0, np.nan], [1.0, 1.0])}, ValueError, "input_scaling: mean must be finite"),
+    ({"input_scaling": ([0.0, 0.0, 0.0], 1.0)}, ValueError, r"input_scaling: mean of shape \(3,\) does not fit"),
+    ({"input_scaling": 2.0}, TypeError, "input_scaling: expected a pair"),
+    ({"input_scaling": ("a", 1.0)}, TypeError, "input_scaling: mean must be numbers"),
+    ({"output_scaling": (1.0, np.inf)}, ValueError, "output_scaling: shift must be finite"),
+    ({"output_scaling": ([1.0, 2.0], 0.0)}, ValueError, "output_scaling: scale of shape"),
+])
+def test_bad_scaling(tmp_path, kw, exc, match):
+    model = _model([L.Dense(3)], (2,))
+    path = tmp_path / "m.onnx"
+    with pytest.raises(exc, match=match):
+        export_onnx(model, path, **kw)
+    assert not path.exists()
+    export_onnx(model, path, input_scaling=(np.zeros(2), 2.0), output_scaling=(0.5, np.ones(3)))   # these fit
+
+
 def test_opset_beyond_onnx(tmp_path):
     model = _model([L.Dense(3)], (2,))
     newest = onnx.defs.onnx_opset_version()

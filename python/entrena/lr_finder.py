@@ -82,7 +82,7 @@ def find_lr(model, X, y, *, start_lr=1e-6, end_lr=10.0, num_steps=200, batch_siz
     Y, _ = model._targets(y, len(X), classes=model.classes_, learn=model.classes_ is None)
 
     copy = Sequential([from_config(layer.engine_config()) for layer in model.layers],
-                      input_shape=model.input_shape, dtype=model.dtype, seed=model.seed)
+                      input_shape=model.input_shape, dtype=model.dtype, seed=model.seed, precision=model.precision)
     copy.load_state_dict(model.state_dict())
     opt = type(model.optimizer)(**model.optimizer.get_config())
     copy.compile(loss=model.loss, optimizer=opt)

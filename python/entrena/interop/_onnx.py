@@ -299,6 +299,31 @@ def _keeps_mask(cfg: dict, in_shape, out_shape) -> bool:
     return (kind in _STEPWISE or recurrent_seq) and same_steps
 
 
+def _scaling(pair, name, parts, shape, divides=False):
+    """A (a, b) pair of finite float32 arrays that broadcast to the per-sample
+    shape (scalars or one value per feature); the divisor not 0."""
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise TypeError(f"{name}: expected a pair ({parts[0]}, {parts[1]}), got {type(pair).__name__}")
+    out = []
+    for part, value in zip(parts, pair):
+        try:
+            arr = np.asarray(value, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name}: {part} must be numbers, got {type(value).__name__}") from None
+        try:
+            fits = np.broadcast_shapes(arr.shape, tuple(shape)) == tuple(shape)
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"{name}: {part} of shape {arr.shape} does not fit samples of shape {tuple(shape)}")
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name}: {part} must be finite, got {arr.reshape(-1)[~np.isfinite(arr.reshape(-1))][0]}")
+        if divides and part == parts[1] and (arr == 0).any():
+            raise ValueError(f"{name}: {part} must not be 0 (the input is divided by it)")
+        out.append(arr)
+    return out
+
+
 def export_onnx(model, path=None, *, opset: int = 17, input_scaling=None, output_scaling=None):
     """Writes ``model`` (a built entrena Sequential) as an ONNX file at
     ``path`` (atomically) and returns the onnx.ModelProto; with path None,
@@ -317,7 +342,7 @@ def export_onnx(model, path=None, *, opset: int = 17, input_scaling=None, output
     ex = _Exporter(model, opset)
     x = "input"
     if input_scaling is not None:
-        mean, scale = input_scaling
+        mean, scale = _scaling(input_scaling, "input_scaling", ("mean", "scale"), model.input_shape, divides=True)
         x = ex.g.op("Div", [ex.g.op("Sub", [x, ex.g.const(mean, "input.mean")], "input"),
                             ex.g.const(scale, "input.scale")], "input")
     shape = tuple(model.input_shape)
@@ -337,7 +362,7 @@ def export_onnx(model, path=None, *, opset: int = 17, input_scaling=None, output
                       "of each sequence", UserWarning, stacklevel=3)
     g = ex.g
     if output_scaling is not None:
-        scale, shift = output_scaling
+        scale, shift = _scaling(output_scaling, "output_scaling", ("scale", "shift"), model.output_shape)
         x = g.op("Add", [g.op("Mul", [x, g.const(scale, "output.scale")], "output"), g.const(shift, "output.shift")],
                  "output")
     g.nodes.append(helper.make_node("Identity", [x], ["output"], name="output"))

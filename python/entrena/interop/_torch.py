@@ -263,6 +263,9 @@ def _entrena_activation(m, nn):
 
 def _flat_modules(module, nn):
     if isinstance(module, nn.Sequential):
+        if type(module).forward is not nn.Sequential.forward:
+            raise ValueError(f"from_torch: {type(module).__name__} is an nn.Sequential with its own forward(), "
+                             "which entrena cannot follow; convert an nn.Sequential that runs its modules in order")
         out = []
         for m in module:
             out += _flat_modules(m, nn)
@@ -291,6 +294,10 @@ def from_torch(module, input_shape=None, *, dtype=None, seed=None):
     from ..models import Sequential
     tm = _modules()
     mods = _flat_modules(module, nn)
+    frozen = [name for name, p in module.named_parameters() if not p.requires_grad]
+    if frozen:
+        warnings.warn(f"from_torch: parameters {', '.join(frozen[:5])}{' ...' if len(frozen) > 5 else ''} are "
+                      "frozen (requires_grad=False); entrena trains every parameter", UserWarning, stacklevel=2)
     if dtype is None:
         first = next((p for p in list(module.parameters()) + list(module.buffers()) if p.is_floating_point()), None)
         dtype = "float64" if first is not None and first.dtype == torch.float64 else "float32"
@@ -380,6 +387,9 @@ def from_torch(module, input_shape=None, *, dtype=None, seed=None):
         elif isinstance(m, nn.Embedding):
             if m.max_norm is not None:
                 raise ValueError(f"from_torch: {m!r}: entrena's Embedding has no max_norm")
+            if m.scale_grad_by_freq or m.sparse:
+                warnings.warn(f"from_torch: {m!r}: entrena's Embedding has dense gradients, not scaled by "
+                              "frequency (scale_grad_by_freq, sparse are dropped)", UserWarning, stacklevel=2)
             if m.padding_idx is not None:
                 warnings.warn(f"from_torch: {m!r}: in entrena padding_idx also masks those steps for the layers "
                               "after it (recurrent layers skip them, losses leave them out); PyTorch only keeps "
