@@ -650,6 +650,12 @@ def test_from_torch_warnings():
         from_torch(nn.Embedding(5, 2, scale_grad_by_freq=True), (3,))
 
 
+@pytest.mark.parametrize("module", [[nn.Linear(3, 2)], "Linear", None])
+def test_from_torch_needs_a_module(module):
+    with pytest.raises(TypeError, match="module: expected a torch.nn.Module"):
+        from_torch(module)
+
+
 def test_from_torch_refuses_a_sequential_with_its_own_forward():
     class Skip(nn.Sequential):
         def forward(self, x):

@@ -531,6 +531,15 @@ def test_bad_scaling(tmp_path, kw, exc, match):
     export_onnx(model, path, input_scaling=(np.zeros(2), 2.0), output_scaling=(0.5, np.ones(3)))   # these fit
 
 
+def test_bad_path(tmp_path):
+    model = _model([L.Dense(3)], (2,))
+    with pytest.raises(ValueError, match="path: expected a file path, got ''"):
+        export_onnx(model, "")
+    with pytest.raises(ValueError, match="a directory"):
+        export_onnx(model, tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
 def test_opset_beyond_onnx(tmp_path):
     model = _model([L.Dense(3)], (2,))
     newest = onnx.defs.onnx_opset_version()

@@ -822,6 +822,12 @@ def test_weights_that_would_make_nonsense_are_refused(rng):
         m.fit(X, soft, class_weight={0: 2.0}, verbose=0)
     onehot = np.eye(3)[idx]
     m.fit(X, onehot, class_weight="balanced", epochs=1, verbose=0)            # one-hot rows have a class
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        m.fit(X, idx, sample_weight=np.full(48, 1e39), verbose=0)
+    with pytest.raises(ValueError, match="below float32's smallest number"):
+        m.fit(X, idx, sample_weight=np.full(48, 1e-47), verbose=0)
+    with pytest.raises(ValueError, match="too little for float32"):
+        m.fit(X, idx, sample_weight=np.full(48, 1e-40), verbose=0)
     w = np.ones(48)
     w[36:] = 0.0
     with pytest.raises(ValueError, match="validation part of validation_split is 0"):

@@ -301,6 +301,8 @@ def test_dataframe_feature_names():
     ({"early_stopping": "yes"}, "early_stopping"),
     ({"warm_start": 1.0}, "warm_start"),
     ({"verbose": "yes"}, "verbose"),
+    ({"loss": "hinge"}, "hinge fits two classes or multi-label targets; for 3 classes"),
+    ({"build_fn": lambda n, k: [Dense(2)]}, "build_fn: the network ends in 2 outputs; these targets need 3"),
 ])
 def test_bad_arguments_name_themselves(params, match):
     X = np.random.default_rng(0).normal(size=(30, 4))
@@ -325,6 +327,22 @@ def test_nothing_set_is_silently_replaced():
     ok = MLPClassifier(build_fn=lambda n, k: entrena.Sequential([Dense(k)], dtype="float64"), dtype="float64",
                        epochs=1).fit(X, y)
     assert ok.model_.dtype == np.float64
+
+
+def test_losses_fit_the_targets():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 4))
+    y = (X[:, 0] > 0).astype(int)
+    # Two classes through a loss over one column per class: two columns, probabilities in order.
+    clf = MLPClassifier(loss="categorical_crossentropy", epochs=40, random_state=0).fit(X, y)
+    assert clf.model_.output_shape == (2,)
+    p = clf.predict_proba(X)
+    assert p.shape == (80, 2) and np.allclose(p.sum(axis=1), 1)
+    assert np.array_equal(clf.classes_[p.argmax(axis=1)], clf.predict(X)) and clf.score(X, y) > 0.85
+    with pytest.raises(ValueError, match="multi-label targets need"):
+        MLPClassifier(loss="categorical_crossentropy", epochs=1).fit(X, np.stack([y, 1 - y, y], axis=1))
+    with pytest.raises(ValueError, match="a regressor needs a regression loss"):
+        MLPRegressor(loss="categorical_crossentropy", epochs=1).fit(X, X[:, 0])
 
 
 def test_partial_fit_refuses_other_classes():

@@ -57,8 +57,13 @@ def as_float_array(a, name: str, dtype, *, min_ndim: int = 1, max_ndim: int | No
         raise ValueError(f"{name}: expected a {want} array, got shape {arr.shape}")
     if arr.size == 0 and arr.ndim >= 1 and arr.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one sample, got shape {arr.shape}")
-    out = np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore"):       # values beyond the type's range are reported below
+        out = np.ascontiguousarray(arr, dtype=dtype)
     if finite and not np.isfinite(out).all():
+        if arr.dtype.kind in "fiub" and out.dtype != arr.dtype and np.isfinite(arr).all():
+            bad = int(out.size - np.count_nonzero(np.isfinite(out)))
+            raise ValueError(f"{name}: {bad} value(s) beyond the range of {np.dtype(dtype).name} "
+                             f"(largest {np.finfo(dtype).max:.3g})")
         _raise_nonfinite(out, name)
     return out
 

@@ -194,11 +194,21 @@ class _MLPBase(BaseEstimator):
                            seed=seed)
         if self._built_precision != "float32":
             model.precision = self._built_precision
+        if model.output_shape[-1] != n_outputs:
+            raise ValueError(f"build_fn: the network ends in {model.output_shape[-1]} outputs; these targets need "
+                             f"{n_outputs}")
         model.compile(loss=loss, optimizer=self._optimizer())
         return model
 
     def _check_loss(self, loss) -> None:
-        pass
+        name = _losses.get(loss).name
+        if name in Sequential._CLASS_LOSSES:
+            raise ValueError(f"loss: a regressor needs a regression loss (mse, mae, huber, half_mse), got {name!r}; "
+                             f"MLPClassifier fits {name!r}")
+
+    def _outputs(self, n_outputs: int) -> int:
+        """The model's outputs for targets that need n_outputs columns."""
+        return n_outputs
 
     # ------------------------------------------------------------- training
     def _batch_size(self, n: int) -> int:
@@ -255,6 +265,7 @@ class _MLPBase(BaseEstimator):
         X, y = validate_data(self, X, y, reset=not continuing, multi_output=True, dtype=dt,
                              y_numeric=self._numeric_y)
         Y, n_outputs = self._encode(y, fitting=not continuing, classes=classes)
+        n_outputs = self._outputs(n_outputs)
         if not continuing:
             self.model_ = self._new_model(X.shape[1], n_outputs, self._seed())
             self.n_iter_ = 0
@@ -348,6 +359,21 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         if name not in Sequential._CLASS_LOSSES:
             raise ValueError(f"loss: a classifier needs a classification loss "
                              f"({', '.join(Sequential._CLASS_LOSSES)}), got {name!r}; MLPRegressor fits {name!r}")
+        if self._kind == "multiclass" and name not in self._SOFTMAX_LOSSES:
+            raise ValueError(f"loss: {name} fits two classes or multi-label targets; for {len(self.classes_)} "
+                             "classes use categorical_crossentropy or multiclass_hinge")
+        if self._kind == "multilabel" and name in self._SOFTMAX_LOSSES:
+            raise ValueError(f"loss: {name} picks one class per sample; multi-label targets need "
+                             "binary_crossentropy_with_logits, binary_crossentropy or hinge")
+
+    _SOFTMAX_LOSSES = ("categorical_crossentropy", "multiclass_hinge")
+
+    def _outputs(self, n_outputs: int) -> int:
+        # Two classes through a loss over one column per class: two columns.
+        loss = self.loss if self.loss is not None else self._default_loss()
+        if self._kind == "binary" and _losses.get(loss).name in self._SOFTMAX_LOSSES:
+            return 2
+        return n_outputs
 
     def _encode(self, y, fitting: bool, classes=None):
         """y -> (the model's targets, outputs), learning classes_ when fitting."""
@@ -386,7 +412,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
     def _probabilities(self, X) -> np.ndarray:
         out = self._forward(X)
         p = self.model_.loss.probabilities(out).astype(np.float64)
-        if self._kind == "binary":
+        if self._kind == "binary" and p.shape[-1] == 1:
             p = p.reshape(-1)
             return np.column_stack([1.0 - p, p])
         return p

@@ -44,6 +44,10 @@ def sample_weights(sample_weight, n: int, output_shape, dtype, name: str = "samp
         raise ValueError(f"{name}: expected finite weights >= 0, got {float(w[bad].reshape(-1)[0])} at sample "
                          f"{int(np.argwhere(bad)[0][0])}")
     if n and not (w > 0).any():
+        given = np.asarray(sample_weight, dtype=np.float64)
+        if (given > 0).any():
+            raise ValueError(f"{name}: every weight is below {np.dtype(dtype).name}'s smallest number and became "
+                             "zero; scale them up (a weighted mean does not change when every weight is scaled)")
         raise ValueError(f"{name}: every weight is zero; at least one sample must count")
     _check_sum(w, dtype, name)
     return np.ascontiguousarray(w.reshape(n, -1))
@@ -53,6 +57,9 @@ def _check_sum(w, dtype, name) -> None:
     """The engine adds a batch's weights, and its weighted losses, in the
     model's type: their total must stay far from its largest number."""
     total = float(np.sum(w, dtype=np.float64))
+    if 0 < total < float(np.finfo(dtype).tiny) * 1e6:
+        raise ValueError(f"{name}: the weights add up to {total:.3g}, too little for {np.dtype(dtype).name} "
+                         "arithmetic; scale them up (a weighted mean does not change when every weight is scaled)")
     if total > float(np.finfo(dtype).max) * 1e-6:
         raise ValueError(f"{name}: the weights add up to {total:.3g}, too much for {np.dtype(dtype).name} sums of "
                          "weighted losses; scale them down (a weighted mean does not change when every weight is "

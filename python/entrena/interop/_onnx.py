@@ -378,6 +378,9 @@ def export_onnx(model, path=None, *, opset: int = 17, input_scaling=None, output
     onnx.checker.check_model(proto, full_check=True)
     if path is not None:
         path = os.fspath(path)
+        if not path or os.path.isdir(path):
+            raise ValueError(f"path: expected a file path, got {path!r}"
+                             f"{' (a directory)' if path and os.path.isdir(path) else ''}")
         tmp = f"{path}.tmp-{os.getpid()}"
         try:
             with open(tmp, "wb") as f:

@@ -293,6 +293,9 @@ def from_torch(module, input_shape=None, *, dtype=None, seed=None):
     nn = torch.nn
     from ..models import Sequential
     tm = _modules()
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module: expected a torch.nn.Module (an nn.Sequential or one layer), got "
+                        f"{type(module).__name__}")
     mods = _flat_modules(module, nn)
     frozen = [name for name, p in module.named_parameters() if not p.requires_grad]
     if frozen:
