@@ -487,6 +487,13 @@ def test_any_class_labels(tmp_path, labels):
     assert h.history["val_accuracy"]
 
 
+def test_validation_targets_are_named_as_such():
+    X, y = _iris()
+    m = _model()
+    with pytest.raises(ValueError, match=r"^validation_data y: categorical_crossentropy expected integer class"):
+        m.fit(X, y, epochs=1, verbose=0, validation_data=(X[:5], np.full(5, 7)))
+
+
 def test_binary_labels_by_name():
     X, y = _iris()
     yes_no = np.where(y == 0, "yes", "no")

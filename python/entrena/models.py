@@ -382,7 +382,12 @@ class Sequential:
         if y is None:
             raise TypeError(f"{name}: expected an array of targets, got None")
         y, classes = self._encode_labels(y, name, classes, learn)
-        t = self.loss.prepare_targets(y, self.output_shape, self.dtype)
+        try:
+            t = self.loss.prepare_targets(y, self.output_shape, self.dtype)
+        except (TypeError, ValueError) as e:
+            if name == "y" or not str(e).startswith("y: "):
+                raise
+            raise type(e)(f"{name}: {str(e)[3:]}") from None    # the losses name their argument y
         if len(t) != n:
             raise ValueError(f"{name}: expected {n} rows (one per sample of X), got {len(t)}")
         return t, classes
