@@ -85,6 +85,19 @@ def test_bad_histories():
         diagnose({})
     with pytest.raises(ValueError, match="no training loss"):
         entrena.History().diagnose()
+    for bad, exc, match in [({"loss": "9871"}, TypeError, r"history\['loss'\]: expected a sequence of numbers"),
+                            ({"loss": 0.5}, TypeError, "expected a sequence"),
+                            ({"loss": [1.0, None]}, TypeError, "at epoch 1"),
+                            ({"loss": ["a"]}, TypeError, "expected numbers"),
+                            ([1.0, 0.5], TypeError, "history: expected a dict"),
+                            (None, TypeError, "history: expected a dict"),
+                            ({"loss": [1.0, 0.9, 0.8], "val_loss": [1.0]}, ValueError, "one value per epoch")]:
+        with pytest.raises(exc, match=match):
+            diagnose(bad)
+    # A History from fit is read as its per-epoch logs.
+    h = entrena.History()
+    h.history.update(loss=[1.0, 0.5, 0.3, 0.2])
+    assert diagnose(h).labels == diagnose(h.history).labels
 
 
 def test_a_real_overfitting_run_is_found():

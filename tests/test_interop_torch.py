@@ -656,6 +656,11 @@ def test_from_torch_needs_a_module(module):
         from_torch(module)
 
 
+def test_from_torch_refuses_meta_tensors():
+    with pytest.raises(ValueError, match="weight is on the meta device"):
+        from_torch(nn.Linear(3, 2, device="meta"))
+
+
 def test_from_torch_refuses_a_sequential_with_its_own_forward():
     class Skip(nn.Sequential):
         def forward(self, x):

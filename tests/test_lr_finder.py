@@ -69,7 +69,7 @@ def test_bad_arguments():
     m.compile(loss="categorical_crossentropy", optimizer="sgd")
     with pytest.raises(ValueError, match=r"end_lr: expected a rate above start_lr \(0.1\), got 0.01"):
         m.find_lr(Xtr, ytr, start_lr=0.1, end_lr=0.01)
-    with pytest.raises(ValueError, match="num_steps: expected an integer >= 2, got 1"):
-        m.find_lr(Xtr, ytr, num_steps=1)
+    with pytest.raises(ValueError, match="num_steps: expected an integer >= 3, got 2"):
+        m.find_lr(Xtr, ytr, num_steps=2)
     with pytest.raises(ValueError, match="find_lr: the loss diverged within"):
         m.find_lr(Xtr, ytr, start_lr=1e6, end_lr=1e9, num_steps=50)

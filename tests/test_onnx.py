@@ -538,6 +538,11 @@ def test_bad_path(tmp_path):
     with pytest.raises(ValueError, match="a directory"):
         export_onnx(model, tmp_path)
     assert os.listdir(tmp_path) == []
+    with pytest.raises(TypeError, match="path: expected a file path"):
+        export_onnx(model, 123)
+    with pytest.raises(FileNotFoundError, match=r"no-such-dir/m.onnx: cannot write"):
+        export_onnx(model, tmp_path / "no-such-dir" / "m.onnx")
+    assert export_onnx(model, opset=np.int64(18)).opset_import[0].version == 18
 
 
 def test_opset_beyond_onnx(tmp_path):

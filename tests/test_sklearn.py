@@ -345,6 +345,17 @@ def test_losses_fit_the_targets():
         MLPRegressor(loss="categorical_crossentropy", epochs=1).fit(X, X[:, 0])
 
 
+def test_scikit_learn_spellings_are_accepted():
+    X = np.random.default_rng(0).normal(size=(40, 4))
+    y = np.arange(40) % 2
+    clf = MLPClassifier(hidden_layer_sizes=np.array([8, 4]), activation="logistic", verbose=False,
+                        epochs=2).fit(X, y)
+    assert [layer.units for layer in clf.model_.layers] == [8, 4, 1]
+    assert clf.model_.layers[0].activation == "sigmoid"
+    with pytest.raises(ValueError, match="binary_crossentropy takes probabilities"):
+        MLPClassifier(loss="binary_crossentropy", epochs=1).fit(X, y)
+
+
 def test_partial_fit_refuses_other_classes():
     X = np.random.default_rng(0).normal(size=(30, 4))
     clf = MLPClassifier(epochs=1).partial_fit(X, np.arange(30) % 2, classes=[0, 1])

@@ -489,6 +489,20 @@ def test_cli_regression_and_errors(tmp_path, capsys):
     bad.write_text("a,b,t\n1,x,0\n2,3,1\n")
     assert main(["train", "--data", str(bad), "--target", "t"]) == 2
     assert "column 'b' row 2: expected a number, got 'x'" in capsys.readouterr().err
+    # Flags are named as flags, in the subcommands and in the demo.
+    for flags, said in ((["--epochs", "0"], "--epochs: expected a positive integer"),
+                        (["--threads", "-1"], "--threads: expected an integer >= 0"),
+                        (["--dropout", "1.5"], "--dropout: expected a rate in [0, 1)")):
+        with pytest.raises(SystemExit) as e:
+            main(["train", "--data", str(data), "--target", "target", *flags])
+        assert e.value.code == 2 and said in capsys.readouterr().err
+    for flags, said in ((["--epochs", "-1"], "--epochs"), (["--batch-size", "0"], "--batch-size")):
+        with pytest.raises(SystemExit) as e:
+            main(flags)
+        assert e.value.code == 2 and said in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["export", "--model", str(tmp_path / "reg.safetensors"), "--out", str(tmp_path)])
+    assert e.value.code == 2 and "--out: expected a file path" in capsys.readouterr().err
 
 
 def test_cli_predict_model_saved_from_python(tmp_path, capsys):

@@ -45,7 +45,10 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in ("train", "predict", "export"):
         return run(argv)
-    parser = argparse.ArgumentParser(prog="entrena", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="entrena", description=__doc__,
+        epilog="Subcommands: python -m entrena train | predict | export --help (a CSV file to a model, a model "
+               "to predictions, a model to ONNX).")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=0.1)
@@ -53,6 +56,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="kernel threads (default: all cores)")
     parser.add_argument("--quiet-bar", action="store_true", help="no progress bar, epoch lines only")
     args = parser.parse_args(argv)
+    from .cli import check_flags
+    check_flags(parser, args)
     return demo(args)
 
 

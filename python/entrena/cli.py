@@ -313,14 +313,27 @@ def add_parsers(sub):
     e.set_defaults(func=export)
 
 
+def check_flags(parser, args) -> None:
+    """The numeric flags, named as flags (argparse's usage error, exit 2)."""
+    for name, low in (("epochs", 1), ("batch_size", 1), ("threads", 0)):
+        value = getattr(args, name, None)
+        if value is not None and value < low:
+            parser.error(f"--{name.replace('_', '-')}: expected "
+                         f"{'a positive integer' if low else 'an integer >= 0 (0: all cores)'}, got {value}")
+    dropout = getattr(args, "dropout", None)
+    if dropout is not None and not 0.0 <= dropout < 1.0:
+        parser.error(f"--dropout: expected a rate in [0, 1), got {dropout}")
+    out = getattr(args, "out", None)
+    if getattr(args, "command", None) == "export" and out is not None and os.path.isdir(out):
+        parser.error(f"--out: expected a file path, got {out!r} (a directory)")
+
+
 def run(argv) -> int:
     parser = argparse.ArgumentParser(prog="python -m entrena")
     sub = parser.add_subparsers(dest="command", required=True)
     add_parsers(sub)
     args = parser.parse_args(argv)
-    for name in ("epochs", "batch_size"):
-        if getattr(args, name, 1) is not None and getattr(args, name, 1) < (0 if name == "epochs" else 1):
-            parser.error(f"--{name.replace('_', '-')}: expected a positive integer")
+    check_flags(parser, args)
     try:
         return args.func(args)
     except CLIError as e:

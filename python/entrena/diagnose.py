@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 LABELS = ("diverged", "diverging", "not_learning", "overfitting", "underfitting", "noisy", "healthy")
 
 
@@ -64,11 +66,31 @@ def _rel(a, b):
     return abs(a - b) / max(abs(b), 1e-12)
 
 
+def _series(history, key):
+    """history[key] as a list of floats ([] when absent)."""
+    values = history.get(key, [])
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"history[{key!r}]: expected a sequence of numbers, got {type(values).__name__}")
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"history[{key!r}]: expected numbers, got {type(v).__name__} {v!r} at epoch {i}")
+        out.append(float(v))
+    return out
+
+
 def diagnose(history: dict) -> Diagnosis:
     """The findings about a run from its per-epoch logs ({"loss": [...],
     "val_loss": [...], ...}, as History.history holds them)."""
-    loss = [float(v) for v in history.get("loss", [])]
-    val = [float(v) for v in history.get("val_loss", [])] or None
+    if hasattr(history, "history") and isinstance(history.history, dict):
+        history = history.history          # a History from fit
+    if not isinstance(history, dict):
+        raise TypeError(f"history: expected a dict of per-epoch lists (History.history) or a History, got "
+                        f"{type(history).__name__}")
+    loss = _series(history, "loss")
+    val = _series(history, "val_loss") or None
+    if val is not None and len(val) != len(loss):
+        raise ValueError(f"history['val_loss']: expected one value per epoch ({len(loss)}), got {len(val)}")
     if not loss:
         raise ValueError("diagnose: the history has no training loss (no epoch was recorded)")
     n = len(loss)

@@ -73,7 +73,7 @@ def find_lr(model, X, y, *, start_lr=1e-6, end_lr=10.0, num_steps=200, batch_siz
     end_lr = _checks.check_float(end_lr, "end_lr", minimum=0.0, open_min=True)
     if end_lr <= start_lr:
         raise ValueError(f"end_lr: expected a rate above start_lr ({start_lr:g}), got {end_lr:g}")
-    num_steps = _checks.check_int(num_steps, "num_steps", minimum=2)
+    num_steps = _checks.check_int(num_steps, "num_steps", minimum=3)
     batch_size = _checks.check_int(batch_size, "batch_size", minimum=1)
     smoothing = _checks.check_float(smoothing, "smoothing", minimum=0.0, maximum=1.0, open_max=True)
     diverge = _checks.check_float(diverge, "diverge", minimum=1.0, open_min=True)
@@ -120,7 +120,8 @@ def find_lr(model, X, y, *, start_lr=1e-6, end_lr=10.0, num_steps=200, batch_siz
         epoch += 1
     if len(lrs) < 3:
         raise ValueError(f"find_lr: the loss diverged within {len(lrs)} steps; lower start_lr "
-                         f"(got {start_lr:g})")
+                         f"(got {start_lr:g})" if stopped else
+                         f"find_lr: only {len(lrs)} steps ran (too few samples for batch_size {batch_size}?)")
     lrs_a, s_a = np.array(lrs), np.array(smooth)
     low = int(np.argmin(s_a))
     # The steepest fall of the smoothed loss against log(lr), before its minimum.

@@ -113,6 +113,8 @@ class _MLPBase(BaseEstimator):
         spec = self.hidden_layer_sizes
         if isinstance(spec, numbers.Integral) and not isinstance(spec, bool):
             spec = (spec,)
+        if isinstance(spec, np.ndarray) and spec.ndim == 1 and spec.dtype.kind in "iu":
+            spec = tuple(int(v) for v in spec)        # from a parameter grid or a tuner
         if not isinstance(spec, (list, tuple)):
             raise TypeError(f"hidden_layer_sizes: expected a tuple of layer sizes or a list of entrena layers, "
                             f"got {type(spec).__name__}")
@@ -127,7 +129,9 @@ class _MLPBase(BaseEstimator):
             if isinstance(item, bool) or not isinstance(item, numbers.Integral) or item < 1:
                 raise ValueError(f"hidden_layer_sizes: expected sizes >= 1 or entrena layers, got {item!r} at "
                                  f"position {i}")
-            out.append(_layers.Dense(int(item), activation=self.activation))
+            # scikit-learn calls the sigmoid "logistic".
+            activation = "sigmoid" if self.activation == "logistic" else self.activation
+            out.append(_layers.Dense(int(item), activation=activation))
             if dropout > 0:
                 out.append(_layers.Dropout(float(dropout)))
         out.append(_layers.Dense(n_outputs))
@@ -171,7 +175,7 @@ class _MLPBase(BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"{name}: expected True or False, got {type(value).__name__} {value!r}")
-        if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:
+        if not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:      # bools too, as scikit-learn
             raise ValueError(f"verbose: expected an integer >= 0, got {self.verbose!r}")
         tol = self.tol
         if tol is not None and (isinstance(tol, bool) or not isinstance(tol, numbers.Real)
@@ -362,6 +366,11 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         if self._kind == "multiclass" and name not in self._SOFTMAX_LOSSES:
             raise ValueError(f"loss: {name} fits two classes or multi-label targets; for {len(self.classes_)} "
                              "classes use categorical_crossentropy or multiclass_hinge")
+        if name == "binary_crossentropy" and self.build_fn is None and not any(
+                isinstance(x, _layers.Layer) for x in np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object))):
+            raise ValueError("loss: binary_crossentropy takes probabilities, and the estimator's output layer gives "
+                             "logits; use binary_crossentropy_with_logits (the default), or end your own layers "
+                             "(hidden_layer_sizes or build_fn) with a sigmoid")
         if self._kind == "multilabel" and name in self._SOFTMAX_LOSSES:
             raise ValueError(f"loss: {name} picks one class per sample; multi-label targets need "
                              "binary_crossentropy_with_logits, binary_crossentropy or hinge")

@@ -17,6 +17,7 @@ ONNX's recurrent operators cannot skip steps in the middle or at the start.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import warnings
 
@@ -333,8 +334,11 @@ def export_onnx(model, path=None, *, opset: int = 17, input_scaling=None, output
     first layer and ``output_scaling=(scale, shift)`` y · scale + shift
     after the last (the CLI folds its standardization in this way)."""
     onnx, helper, _ = _onnx()
-    if isinstance(opset, bool) or not isinstance(opset, int) or opset < 17:
+    if isinstance(opset, bool) or not isinstance(opset, numbers.Integral) or opset < 17:
         raise ValueError(f"opset: expected an integer >= 17, got {opset!r}")
+    opset = int(opset)
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path: expected a file path (str or os.PathLike), got {type(path).__name__}")
     if opset > onnx.defs.onnx_opset_version():
         raise ValueError(f"opset: the installed onnx package knows opsets up to {onnx.defs.onnx_opset_version()}, "
                          f"got {opset}")
@@ -386,6 +390,8 @@ def export_onnx(model, path=None, *, opset: int = 17, input_scaling=None, output
             with open(tmp, "wb") as f:
                 f.write(proto.SerializeToString())
             os.replace(tmp, path)
+        except OSError as e:      # name the path asked for, not the temporary file
+            raise type(e)(e.errno, f"{path}: cannot write: {e.strerror or e}") from None
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)

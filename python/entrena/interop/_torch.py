@@ -296,6 +296,11 @@ def from_torch(module, input_shape=None, *, dtype=None, seed=None):
     if not isinstance(module, nn.Module):
         raise TypeError(f"module: expected a torch.nn.Module (an nn.Sequential or one layer), got "
                         f"{type(module).__name__}")
+    meta = [name for name, t in list(module.named_parameters()) + list(module.named_buffers())
+            if t.device.type == "meta"]
+    if meta:
+        raise ValueError(f"from_torch: {meta[0]} is on the meta device (no data); materialize the module first "
+                         "(e.g. module.to_empty(device='cpu') and load its weights)")
     mods = _flat_modules(module, nn)
     frozen = [name for name, p in module.named_parameters() if not p.requires_grad]
     if frozen:
