@@ -689,24 +689,6 @@ def _two_threads_or_skip():
         pytest.skip("two kernel threads are not available here")
 
 
-def test_conv2d_float32_same_on_one_and_two_threads(threads):
-    """The control for the two bf16 tests below: in float32 the same
-    convolution gives the same bits on one and two threads."""
-    _two_threads_or_skip()
-    rng = np.random.default_rng(24)
-    x = rng.standard_normal((128, 4, 16, 16)).astype(np.float32)
-    g = rng.standard_normal((128, 8, 14, 14)).astype(np.float32)
-
-    def step():
-        m = _conv_only("float32", 4)
-        y = np.asarray(m(x)).copy()
-        m.zero_grad()
-        m.backward(g)
-        return (y,) + tuple(gr.copy() for _, gr in m.gradients())
-
-    same_on_one_and_two_threads(step)
-
-
 def test_conv2d_bf16_same_on_one_and_two_threads(threads):
     _two_threads_or_skip()
     x = np.random.default_rng(22).standard_normal((64, 4, 16, 16)).astype(np.float32)
@@ -735,18 +717,21 @@ def test_direct_conv_bf16_differs_from_float32(case, threads):
     assert not np.array_equal(out["float32"], out["bf16"])
 
 
-def test_conv2d_bf16_training_same_on_one_and_two_threads(threads):
+@pytest.mark.parametrize("precision", ["float32", "bf16"])
+def test_conv2d_training_same_on_one_and_two_threads(threads, precision):
+    """A convolution's forward and backward pass give the same bits on one
+    and two threads, in bf16 as in float32 (the control)."""
     _two_threads_or_skip()
     rng = np.random.default_rng(24)
     x = rng.standard_normal((128, 4, 16, 16)).astype(np.float32)
     g = rng.standard_normal((128, 8, 14, 14)).astype(np.float32)
 
     def step():
-        m = _conv_only("bf16", 4)
-        m(x)
+        m = _conv_only(precision, 4)
+        y = np.asarray(m(x)).copy()
         m.zero_grad()
         m.backward(g)
-        return tuple(gr.copy() for _, gr in m.gradients())
+        return (y,) + tuple(gr.copy() for _, gr in m.gradients())
 
     same_on_one_and_two_threads(step)
 

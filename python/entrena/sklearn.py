@@ -53,6 +53,7 @@ except ImportError as e:   # pragma: no cover - the message is the point
 from . import callbacks as _callbacks
 from . import layers as _layers
 from . import losses as _losses
+from . import weights as _weights
 from . import optimizers as _optimizers
 from .models import Sequential
 
@@ -363,24 +364,23 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         if name not in Sequential._CLASS_LOSSES:
             raise ValueError(f"loss: a classifier needs a classification loss "
                              f"({', '.join(Sequential._CLASS_LOSSES)}), got {name!r}; MLPRegressor fits {name!r}")
-        if self._kind == "multiclass" and name not in self._SOFTMAX_LOSSES:
+        if self._kind == "multiclass" and name not in _weights._CLASS_LOSSES:
             raise ValueError(f"loss: {name} fits two classes or multi-label targets; for {len(self.classes_)} "
                              "classes use categorical_crossentropy or multiclass_hinge")
-        if name == "binary_crossentropy" and self.build_fn is None and not any(
-                isinstance(x, _layers.Layer) for x in np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object))):
+        own_layers = self.build_fn is not None or (isinstance(self.hidden_layer_sizes, (list, tuple)) and any(
+            isinstance(x, _layers.Layer) for x in self.hidden_layer_sizes))
+        if name == "binary_crossentropy" and not own_layers:
             raise ValueError("loss: binary_crossentropy takes probabilities, and the estimator's output layer gives "
                              "logits; use binary_crossentropy_with_logits (the default), or end your own layers "
                              "(hidden_layer_sizes or build_fn) with a sigmoid")
-        if self._kind == "multilabel" and name in self._SOFTMAX_LOSSES:
+        if self._kind == "multilabel" and name in _weights._CLASS_LOSSES:
             raise ValueError(f"loss: {name} picks one class per sample; multi-label targets need "
                              "binary_crossentropy_with_logits, binary_crossentropy or hinge")
-
-    _SOFTMAX_LOSSES = ("categorical_crossentropy", "multiclass_hinge")
 
     def _outputs(self, n_outputs: int) -> int:
         # Two classes through a loss over one column per class: two columns.
         loss = self.loss if self.loss is not None else self._default_loss()
-        if self._kind == "binary" and _losses.get(loss).name in self._SOFTMAX_LOSSES:
+        if self._kind == "binary" and _losses.get(loss).name in _weights._CLASS_LOSSES:
             return 2
         return n_outputs
 

@@ -133,6 +133,15 @@ class Draws final : public Layer<double> {
   std::vector<std::uint64_t>& seen_;
 };
 
+// Draws (recording into `seen`) before a Dense(2), on 4 features.
+std::unique_ptr<Sequential<double>> recording(std::vector<std::uint64_t>& seen) {
+  auto m = std::make_unique<Sequential<double>>(3);
+  m->add(std::make_unique<Draws>(seen));
+  m->add(Dense<double>(2));
+  m->build({4});
+  return m;
+}
+
 }  // namespace
 
 TEST(each_rank_draws_its_own_masks_and_the_shuffle_stays_shared) {
@@ -143,25 +152,19 @@ TEST(each_rank_draws_its_own_masks_and_the_shuffle_stays_shared) {
   std::vector<std::vector<double>> w(2);
   on_ranks(2, [&](Communicator& c) {
     const int r = c.rank();
-    Sequential<double> m(3);
-    m.add(std::make_unique<Draws>(seen[static_cast<std::size_t>(r)]));
-    m.add(Dense<double>(2));
-    m.build({4});
+    auto m = recording(seen[static_cast<std::size_t>(r)]);
     CategoricalCrossentropy<double> loss;
     SGD<double> opt(0.1);
     FitOptions<double> o;
     o.epochs = 3;
     o.batch_size = 8;
     o.communicator = &c;
-    fit(m, loss, opt, X.data(), y.data(), 64, 1, o);
-    after[static_cast<std::size_t>(r)] = m.rng().state_string();
-    w[static_cast<std::size_t>(r)].assign(m.params(), m.params() + m.num_params());
-    Sequential<double> still(3);
-    still.add(std::make_unique<Draws>(unshuffled[static_cast<std::size_t>(r)]));
-    still.add(Dense<double>(2));
-    still.build({4});
+    fit(*m, loss, opt, X.data(), y.data(), 64, 1, o);
+    after[static_cast<std::size_t>(r)] = m->rng().state_string();
+    w[static_cast<std::size_t>(r)].assign(m->params(), m->params() + m->num_params());
+    auto still = recording(unshuffled[static_cast<std::size_t>(r)]);
     o.shuffle = false;
-    fit(still, loss, opt, X.data(), y.data(), 64, 1, o);
+    fit(*still, loss, opt, X.data(), y.data(), 64, 1, o);
   });
   // Without shuffling too, each epoch draws anew.
   CHECK_EQ(unshuffled[0].size(), std::size_t(12));
@@ -176,17 +179,14 @@ TEST(each_rank_draws_its_own_masks_and_the_shuffle_stays_shared) {
   CHECK(w[0] == w[1]);
   // One process draws from the model's generator itself, as before.
   std::vector<std::uint64_t> alone;
-  Sequential<double> m(3);
-  m.add(std::make_unique<Draws>(alone));
-  m.add(Dense<double>(2));
-  m.build({4});
-  Rng twin = m.rng();
+  auto m = recording(alone);
+  Rng twin = m->rng();
   CategoricalCrossentropy<double> loss;
   SGD<double> opt(0.1);
   FitOptions<double> o;
   o.epochs = 1;
   o.batch_size = 8;
-  fit(m, loss, opt, X.data(), y.data(), 64, 1, o);
+  fit(*m, loss, opt, X.data(), y.data(), 64, 1, o);
   std::vector<index_t> order(64);
   twin.shuffle(order.data(), 64);
   CHECK_EQ(alone.size(), std::size_t(8));
